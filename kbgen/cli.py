@@ -1,0 +1,208 @@
+"""The ``kbgen`` command line. The only module that prints or chooses an exit code.
+
+Exit codes: 0 clean; 1 findings at or above ``--fail-on``; 2 usage error or a
+project that cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kbgen import __version__
+from kbgen.errors import KbgenError
+from kbgen.fix import plan_fixes, write_fixes
+from kbgen.output import FORMATS, Report
+from kbgen.project import AuditRun, audit, open_config
+from kbgen.rules import REGISTRY, all_rules
+from kbgen.rules.base import REQUIRED_SECTIONS, Finding, Rule, Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kbgen",
+        description="Compile an Obsidian compliance vault, PRDs and a NixOS flake into one "
+                    "model; lint it, trace it and publish it.")
+    parser.add_argument("--version", action="version", version=f"kbgen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    audit_parser = commands.add_parser(
+        "audit", help="lint the vault (links, indexes, frontmatter, references)",
+        description="Lint the vault. Exit 0 when clean, 1 on findings at or above "
+                    "--fail-on, 2 when the project cannot be read.")
+    audit_parser.add_argument("vault", nargs="?", help="vault folder (default: [tool.kbgen] "
+                                                       "vault, else ./vault)")
+    _add_run_options(audit_parser)
+    audit_parser.add_argument("--fix", action="store_true", help="apply safe fixes")
+    audit_parser.add_argument("--unsafe-fixes", action="store_true",
+                              help="with --fix or --diff, also apply unsafe fixes")
+    audit_parser.add_argument("--diff", action="store_true",
+                              help="show the fixes as a unified diff; write nothing")
+
+    rule_parser = commands.add_parser("rule", help="explain one rule",
+                                      description="Print a rule's documentation.")
+    rule_parser.add_argument("rule", help="rule code (KB101) or name (broken-wikilink)")
+    rule_parser.add_argument("--format", choices=("text", "json"), default="text")
+
+    rules_parser = commands.add_parser("rules", help="list every rule",
+                                       description="List every rule, or write the rule "
+                                                   "reference as Markdown.")
+    rules_parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=sorted(FORMATS), default="concise",
+                        help="output format (default: concise)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--select", type=_csv, default=(), metavar="RULES",
+                        help="comma-separated codes, code prefixes or names to run")
+    parser.add_argument("--ignore", type=_csv, default=(), metavar="RULES",
+                        help="comma-separated codes, code prefixes or names to skip")
+    parser.add_argument("--fail-on", choices=("info", "warning", "error"),
+                        help="lowest severity that makes the exit code 1 "
+                             "(default: [tool.kbgen] fail-on, else warning)")
+    parser.add_argument("--exit-zero", action="store_true",
+                        help="exit 0 even when there are findings")
+    parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+    parser.add_argument("--isolated", action="store_true",
+                        help="ignore every configuration file")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="worker processes for parsing (default: CPU count)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        if args.command == "audit":
+            return _audit(args)
+        if args.command == "rule":
+            return _rule(args)
+        if args.command == "rules":
+            return _rules(args)
+    except KbgenError as exc:
+        print(f"kbgen: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse prevents it
+    return EXIT_ERROR
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise KbgenError(f"cannot write report: {exc.strerror}", output) from exc
+    else:
+        sys.stdout.write(text)
+
+
+def _source_line(run: AuditRun):  # noqa: ANN202
+    def lookup(finding: Finding) -> str:
+        note = run.vault.notes.get(finding.note or "")
+        return note.line_text(finding.line) if note else ""
+    return lookup
+
+
+def _audit(args: argparse.Namespace) -> int:
+    config = open_config(args.vault, args.config, args.isolated)
+    run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs)
+    if args.fix or args.diff:
+        digests = {path: note.digest for path, note in run.vault.notes.items()}
+        plan = plan_fixes(run.findings, run.vault.root, digests, unsafe=args.unsafe_fixes)
+        if args.diff:
+            display = {p: run.vault.display_path(p) for p in plan.changed}
+            sys.stdout.write(plan.diff(display))
+            count = len(plan.applied)
+            print(f"Would fix {count} finding{'s' if count != 1 else ''} in "
+                  f"{len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
+                  file=sys.stderr)
+            return EXIT_FINDINGS if plan.changed else EXIT_OK
+        write_fixes(plan, run.vault.root)
+        if plan.changed:
+            print(f"Fixed {len(plan.applied)} finding{'s' if len(plan.applied) != 1 else ''} "
+                  f"in {len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
+                  file=sys.stderr)
+            run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs)
+    report = Report("audit", tuple(run.findings), tuple(run.rules), _source_line(run))
+    _emit(FORMATS[args.format](report), args.output)
+    return _exit_code(run.findings, args.fail_on or config.fail_on, args.exit_zero)
+
+
+def _exit_code(findings: list[Finding], fail_on: str, exit_zero: bool) -> int:
+    if exit_zero:
+        return EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
+
+
+def _find_rule(key: str) -> Rule:
+    rule = REGISTRY.get(key.upper()) or next((r for r in REGISTRY.values() if r.name == key), None)
+    if rule is None:
+        raise KbgenError(f"no rule {key!r} (see 'kbgen rules')")
+    return rule
+
+
+def rule_markdown(rule: Rule, level: int = 1) -> str:
+    """A rule's documentation page, from its single source (the check's docstring)."""
+    hashes = "#" * level
+    lines = [f"{hashes} {rule.code} {rule.name}", "",
+             f"{rule.summary}", "",
+             f"Family: {rule.family} · Default severity: {rule.severity} · "
+             f"Fix: {rule.fix_safety} · Command: kbgen {rule.command}", ""]
+    for section in REQUIRED_SECTIONS:
+        lines += [f"{hashes}# {section}", "", rule.section(section), ""]
+    return "\n".join(lines)
+
+
+def _rule(args: argparse.Namespace) -> int:
+    rule = _find_rule(args.rule)
+    if args.format == "json":
+        print(json.dumps(_rule_dict(rule), indent=2))
+    else:
+        print(rule_markdown(rule))
+    return EXIT_OK
+
+
+def _rule_dict(rule: Rule) -> dict[str, str]:
+    return {"code": rule.code, "name": rule.name, "family": rule.family,
+            "severity": str(rule.severity), "fix": str(rule.fix_safety),
+            "command": rule.command, "summary": rule.summary,
+            **{s: rule.section(s) for s in REQUIRED_SECTIONS}}
+
+
+def _rules(args: argparse.Namespace) -> int:
+    rules = all_rules()
+    if args.format == "json":
+        print(json.dumps([_rule_dict(r) for r in rules], indent=2))
+    elif args.format == "markdown":
+        print("# Rule reference\n")
+        print("Generated by `kbgen rules --format markdown` from the rules' own docs.\n")
+        print("| Code | Name | Severity | Fix | Summary |\n|---|---|---|---|---|")
+        for r in rules:
+            print(f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity} | "
+                  f"{r.fix_safety} | {r.summary} |")
+        print()
+        for r in rules:
+            print(rule_markdown(r, level=2))
+    else:
+        width = max(len(r.name) for r in rules)
+        for r in rules:
+            print(f"{r.code}  {r.name:<{width}}  {str(r.severity):<7}  "
+                  f"{str(r.fix_safety):<6}  {r.summary}")
+    return EXIT_OK

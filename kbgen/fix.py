@@ -1,0 +1,133 @@
+"""Apply fixes: atomically, byte-preserving, idempotently, and only inside the vault.
+
+Edits address lines and columns of the text without newline characters, so they
+are applied to the file's own lines with their own endings kept. A file that
+changed since the model read it (its digest differs) is left alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbgen.rules.base import Edit, Finding, FixSafety
+
+
+@dataclass
+class FixResult:
+    #: Vault-relative path -> (old text, new text).
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    applied: list[Finding] = field(default_factory=list)
+    #: Findings whose fix was not applied, with the reason.
+    skipped: list[tuple[Finding, str]] = field(default_factory=list)
+
+    def diff(self, display: dict[str, str]) -> str:
+        chunks = []
+        for path in sorted(self.changed):
+            old, new = self.changed[path]
+            shown = display.get(path, path)
+            chunks.extend(difflib.unified_diff(old.splitlines(keepends=True),
+                                               new.splitlines(keepends=True),
+                                               f"a/{shown}", f"b/{shown}"))
+        return "".join(chunks)
+
+
+def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
+               unsafe: bool) -> FixResult:
+    """Compute the new content of every file the fixes touch (nothing is written)."""
+    result = FixResult()
+    by_file: dict[str, list[tuple[Finding, Edit]]] = defaultdict(list)
+    for finding in findings:
+        fix = finding.fix
+        if fix is None:
+            continue
+        if fix.safety is FixSafety.UNSAFE and not unsafe:
+            result.skipped.append((finding, "unsafe fix; pass --unsafe-fixes to apply"))
+            continue
+        for edit in fix.edits:
+            by_file[edit.path].append((finding, edit))
+    real_root = root.resolve()
+    for path, items in sorted(by_file.items()):
+        target = (root / path)
+        try:
+            resolved = target.resolve()
+            if not resolved.is_relative_to(real_root):
+                raise PermissionError("outside the vault")
+            data = resolved.read_bytes()
+        except OSError as exc:
+            for finding, _ in items:
+                result.skipped.append((finding, f"cannot read {path}: {exc}"))
+            continue
+        if digests.get(path) and hashlib.sha256(data).hexdigest() != digests[path]:
+            for finding, _ in items:
+                result.skipped.append((finding, f"{path} changed since it was read"))
+            continue
+        old = data.decode("utf-8")
+        new, applied = _apply(old, items)
+        if new != old:
+            result.changed[path] = (old, new)
+        result.applied.extend(f for f in dict.fromkeys(applied))
+    return result
+
+
+def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Finding]]:
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    applied: list[Finding] = []
+    seen_inserts: set[tuple[int, str]] = set()
+    taken: list[tuple[int, int, int]] = []
+    # Bottom-up, right-to-left, so earlier positions stay valid.
+    for finding, edit in sorted(items, key=lambda fe: (fe[1].line, fe[1].start_column),
+                                reverse=True):
+        insert = edit.start_column == edit.end_column
+        if insert and (edit.line, edit.text) in seen_inserts:
+            applied.append(finding)  # the same line is being added twice: once is enough
+            continue
+        if any(line == edit.line and not (edit.end_column <= start or edit.start_column >= end)
+               for line, start, end in taken if not insert):
+            continue  # overlaps an edit already applied; the next run will pick it up
+        index = edit.line - 1
+        replacement = edit.text.replace("\n", newline)
+        if index >= len(lines):
+            if lines and not lines[-1].endswith(("\n", "\r")):
+                lines[-1] += newline
+            lines.append(replacement)
+        else:
+            body = lines[index].rstrip("\r\n")
+            ending = lines[index][len(body):]
+            lines[index] = (body[:edit.start_column - 1] + replacement +
+                            body[edit.end_column - 1:] + ending)
+        if insert:
+            seen_inserts.add((edit.line, edit.text))
+        else:
+            taken.append((edit.line, edit.start_column, edit.end_column))
+        applied.append(finding)
+    return "".join(lines), applied
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename it over the original,
+    keeping the original's permission bits."""
+    mode = path.stat().st_mode & 0o7777
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbgen-tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_fixes(result: FixResult, root: Path) -> None:
+    for path, (_old, new) in sorted(result.changed.items()):
+        write_atomic(root / path, new)

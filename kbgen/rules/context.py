@@ -1,0 +1,52 @@
+"""What a rule's check receives: the compiled model and read-only helpers around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kbgen.config import Config
+from kbgen.vault.model import Vault
+
+
+class ProjectFiles:
+    """Line counts of repository files cited by notes, read at most once each, and
+    never outside the project root (symlinks included)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._lines: dict[str, int | None] = {}
+
+    def line_count(self, rel: str) -> int | None:
+        """Number of lines of ``rel`` (project-relative), or None when it is not a file
+        inside the project."""
+        if rel not in self._lines:
+            self._lines[rel] = self._count(rel)
+        return self._lines[rel]
+
+    def _count(self, rel: str) -> int | None:
+        candidate = self.root / rel
+        try:
+            real = candidate.resolve()
+            if not real.is_relative_to(self.root) or not real.is_file():
+                return None
+            with real.open("rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+@dataclass
+class Context:
+    vault: Vault
+    config: Config
+    files: ProjectFiles
+    #: The traceability model, once compiled (trace rules only).
+    trace: Any = None
+    #: Filled by the engine before "after" rules run: (note, suppression index) pairs used.
+    used_suppressions: set[tuple[str, int]] = field(default_factory=set)
+    #: Codes of the rules selected in this run (unused-suppression only judges those).
+    selected_codes: frozenset[str] = frozenset()
+    selected_names: frozenset[str] = frozenset()

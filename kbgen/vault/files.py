@@ -1,0 +1,121 @@
+"""Find and read the vault's files, staying inside the vault root.
+
+Nothing here interprets Markdown. Symlinks are followed only when they resolve
+inside the vault; any other symlink is reported and skipped, so kbgen never reads
+outside the configured root.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kbgen.errors import KbgenError
+
+#: Folders Obsidian keeps for itself, and version-control folders.
+ALWAYS_SKIPPED = frozenset({".obsidian", ".trash", ".git"})
+#: A note larger than this is not parsed (the parse would take minutes, not seconds).
+MAX_NOTE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    path: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VaultFiles:
+    root: Path
+    #: Vault-relative POSIX paths of ``.md`` notes, sorted.
+    notes: tuple[str, ...]
+    #: Everything else that may be linked or embedded (images, PDFs, YAML, ...).
+    attachments: frozenset[str]
+    #: Every folder below the root (vault-relative, no trailing slash).
+    folders: frozenset[str]
+    problems: tuple[FileProblem, ...]
+
+
+def matches(path: str, patterns: tuple[str, ...]) -> bool:
+    """Glob match on a vault-relative path; ``dir/**`` also matches ``dir`` itself."""
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(path, pattern):
+            return True
+        if pattern.endswith("/**") and (path == pattern[:-3] or path.startswith(pattern[:-2])):
+            return True
+    return False
+
+
+def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
+    """List the vault's notes and attachments."""
+    if not root.is_dir():
+        raise KbgenError("vault folder not found", str(root))
+    real_root = root.resolve()
+    notes: list[str] = []
+    attachments: set[str] = set()
+    folders: set[str] = set()
+    problems: list[FileProblem] = []
+
+    def on_error(error: OSError) -> None:
+        where = os.path.relpath(error.filename, real_root) if error.filename else "."
+        problems.append(FileProblem(Path(where).as_posix(), "unreadable",
+                                    f"cannot list folder: {error.strerror}"))
+
+    for directory, subdirs, files in os.walk(real_root, onerror=on_error):
+        rel_dir = os.path.relpath(directory, real_root)
+        rel_dir = "" if rel_dir == "." else Path(rel_dir).as_posix()
+        kept = []
+        for name in sorted(subdirs):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if name in ALWAYS_SKIPPED or matches(rel, exclude):
+                continue
+            full = Path(directory, name)
+            if full.is_symlink():
+                # os.walk does not descend into linked folders; say so when they leave the vault.
+                if not _inside(full, real_root):
+                    problems.append(FileProblem(rel, "symlink-outside",
+                                                "symlink points outside the vault; not followed"))
+                continue
+            kept.append(name)
+            folders.add(rel)
+        subdirs[:] = kept
+        for name in sorted(files):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if matches(rel, exclude):
+                continue
+            full = Path(directory, name)
+            if full.is_symlink() and not _inside(full, real_root):
+                problems.append(FileProblem(rel, "symlink-outside",
+                                            "symlink points outside the vault; not followed"))
+                continue
+            if name.lower().endswith(".md"):
+                notes.append(rel)
+            else:
+                attachments.add(rel)
+    notes.sort()
+    return VaultFiles(real_root, tuple(notes), frozenset(attachments), frozenset(folders),
+                      tuple(problems))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # dangling or looping link
+        return False
+
+
+def read_note(root: Path, rel: str) -> tuple[bytes | None, FileProblem | None]:
+    """Read one note's bytes, or say why it cannot be read."""
+    full = root / rel
+    try:
+        size = full.stat().st_size
+        if size > MAX_NOTE_BYTES:
+            return None, FileProblem(rel, "too-large",
+                                     f"note is {size / 2**20:.0f} MiB, over the "
+                                     f"{MAX_NOTE_BYTES // 2**20} MiB limit; not parsed")
+        return full.read_bytes(), None
+    except OSError as exc:
+        return None, FileProblem(rel, "unreadable", f"cannot read: {exc.strerror or exc}")
