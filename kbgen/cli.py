@@ -112,7 +112,7 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _source_line(run: AuditRun):  # noqa: ANN202
+def _source_line(run: AuditRun):
     def lookup(finding: Finding) -> str:
         note = run.vault.notes.get(finding.note or "")
         return note.line_text(finding.line) if note else ""
@@ -203,6 +203,6 @@ def _rules(args: argparse.Namespace) -> int:
     else:
         width = max(len(r.name) for r in rules)
         for r in rules:
-            print(f"{r.code}  {r.name:<{width}}  {str(r.severity):<7}  "
-                  f"{str(r.fix_safety):<6}  {r.summary}")
+            print(f"{r.code}  {r.name:<{width}}  {r.severity!s:<7}  "
+                  f"{r.fix_safety!s:<6}  {r.summary}")
     return EXIT_OK

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -75,8 +76,12 @@ def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
     return result
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Finding]]:
-    lines = text.splitlines(keepends=True)
+    # Split exactly where the parser counts lines (LF, CRLF, lone CR), keeping the endings.
+    lines = _LINE.findall(text)
     newline = "\r\n" if "\r\n" in text else "\n"
     applied: list[Finding] = []
     seen_inserts: set[tuple[int, str]] = set()

@@ -13,7 +13,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -30,7 +30,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-class FixSafety(str, Enum):
+class FixSafety(StrEnum):
     #: Mechanical, meaning-preserving: applied by ``--fix``.
     SAFE = "safe"
     #: Probably right but may change meaning: needs ``--unsafe-fixes``.

@@ -39,7 +39,6 @@ def select_rules(config: Config, *, commands: tuple[str, ...] = ("audit",),
 
 
 def run_rules(ctx: Context, rules: list[Rule]) -> list[Finding]:
-    config = ctx.config
     ctx.selected_codes = frozenset(r.code for r in rules)
     ctx.selected_names = frozenset(r.name for r in rules)
     findings: list[Finding] = []

@@ -103,6 +103,27 @@ def symlink_outside(ctx: Context) -> Iterator[Hit]:
     yield from _file_problems(ctx, "symlink-outside")
 
 
+@rule("KB005", "too-deeply-nested", family="files", severity=Severity.WARNING)
+def too_deeply_nested(ctx: Context) -> Iterator[Hit]:
+    """Lists or block quotes nested deeper than the parser follows.
+
+    ## What it does
+    Reports lines whose lists or quotes nest more than 40 levels deep. The rest of
+    such a line is not parsed (links on it are not checked); the rest of the note is.
+
+    ## Why is this bad?
+    No reader needs 40 levels of nesting; it is usually a paste gone wrong, and
+    parsing it fully would let one note exhaust the parser's stack.
+
+    ## Example
+    `- - - - - - …` repeated hundreds of times on one line.
+
+    ## Fix safety
+    No fix.
+    """
+    yield from _note_problems(ctx, "too-deep")
+
+
 @rule("KB301", "invalid-frontmatter", family="frontmatter", severity=Severity.ERROR)
 def invalid_frontmatter(ctx: Context) -> Iterator[Hit]:
     """Frontmatter that is not valid, safe YAML.

@@ -217,7 +217,7 @@ def raw_note_not_compiled(ctx: Context) -> Iterator[Hit]:
             yield Hit(path, 1, 1, "raw note is not cited by any wiki article")
 
 
-def _duplicates(vault: Vault, key) -> dict[str, list[str]]:  # noqa: ANN001
+def _duplicates(vault: Vault, key) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = defaultdict(list)
     for path, note in vault.notes.items():
         if path.rsplit("/", 1)[-1] == vault.config.index_name:

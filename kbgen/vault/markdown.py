@@ -26,6 +26,9 @@ from markdown_it.rules_inline.backticks import backtick as _stock_backticks
 from markdown_it.rules_inline.image import image as _stock_image
 from markdown_it.rules_inline.link import link as _stock_link
 
+#: Deeper lists and quotes than this are not parsed (the parser recurses per level).
+MAX_NESTING = 40
+
 _BLOCK_ID = re.compile(r"\^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*")
 # Obsidian tags: letters, digits, _, -, / ; at least one non-digit.
 _TAG = re.compile(r"#([\w/-]*[^\W\d][\w/-]*)")
@@ -164,7 +167,7 @@ def _locate(state: StateCore) -> None:
             meta["column"] = prefixes[k] + (offset - starts[k]) + 1
 
 
-def _walk(tokens):  # noqa: ANN001, ANN202 - markdown-it tokens are untyped here
+def _walk(tokens):
     for token in tokens:
         yield token
         if token.children and token.type != "image":
@@ -198,6 +201,26 @@ def _prefix_width(source_lines: list[str], index: int, content_line: str,
     return len(original) - len(original.lstrip())
 
 
+def _guard_nesting(md: MarkdownIt) -> None:
+    """Contain markdown-it's nesting limit to the line that exceeds it.
+
+    Past ``maxNesting`` the stock block parser skips to the end of the enclosing
+    range, which for ``- - - - … text`` is the rest of the document. Here only the
+    offending line is skipped, and its number is recorded in ``env["too_deep"]`` so
+    the note gets a finding instead of silently losing content.
+    """
+    tokenize = md.block.tokenize
+    limit = md.options["maxNesting"]
+
+    def guarded(state, start_line: int, end_line: int) -> None:
+        if state.level >= limit and start_line < end_line:
+            state.env.setdefault("too_deep", []).append(start_line)
+            end_line = start_line + 1
+        tokenize(state, start_line, end_line)
+
+    md.block.tokenize = guarded  # type: ignore[method-assign]
+
+
 def obsidian_plugin(md: MarkdownIt) -> None:
     """Install the Obsidian extensions on a markdown-it instance."""
     md.inline.ruler.before("link", "wikilink", _wikilink)
@@ -216,8 +239,9 @@ def make_parser() -> MarkdownIt:
     switched off; kbgen reads structure, it does not render HTML. Strikethrough stays:
     a struck-through register row means "superseded".
     """
-    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 40})
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
     md.enable(["table", "strikethrough"])
     md.disable(["emphasis", "entity", "newline", "autolink"])
     md.use(obsidian_plugin)
+    _guard_nesting(md)
     return md

@@ -15,7 +15,7 @@ from markdown.extensions.toc import slugify as _toc_slugify
 from markdown.extensions.toc import unique as _toc_unique
 
 from kbgen.vault import metadata
-from kbgen.vault.markdown import make_parser, split_wikilink
+from kbgen.vault.markdown import MAX_NESTING, make_parser, split_wikilink
 from kbgen.vault.records import (
     BlockId,
     CodeSpan,
@@ -59,8 +59,9 @@ def parse_note(path: str, data: bytes) -> Note:
         text = data.decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")
     newline = "\r\n" if "\r\n" in text else "\n"
-    if newline != "\n":
-        text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        # markdown-it treats a lone CR as a line break too; count lines the same way.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
 
     fm_text, fm_lines = metadata.split(text)
@@ -72,7 +73,12 @@ def parse_note(path: str, data: bytes) -> Note:
     body = "\n" * fm_lines + text[_offset_of_line(text, fm_lines):] if fm_lines else text
 
     collector = _Collector(path, lines)
-    collector.collect(_MD.parse(body, {"_lines": body.split("\n")}))
+    env: dict = {"_lines": body.split("\n")}
+    collector.collect(_MD.parse(body, env))
+    for line in sorted(set(env.get("too_deep", ()))):
+        problems.append(Problem("too-deep", f"lists or quotes nested deeper than {MAX_NESTING} "
+                                            "levels; the rest of this line is not parsed",
+                                line + 1, 1))
     collector.frontmatter_links(front, lines[:fm_lines])
     problems.extend(collector.problems)
 
@@ -119,13 +125,17 @@ class _Collector:
         self.problems: list[Problem] = []
         self._slugs: set[str] = set()
 
-    def collect(self, tokens: list) -> None:  # noqa: C901 - one dispatch over token types
+    def collect(self, tokens: list) -> None:
         index, count = 0, len(tokens)
         section: str | None = None
-        last_block_line = 0
+        # Start lines of the current and the previous top-level block.
+        block_line, previous_block_line = 0, 0
         while index < count:
             token = tokens[index]
             kind = token.type
+            if token.map and token.level == 0 and (kind.endswith("_open") or
+                                                   kind in ("html_block", "fence", "code_block")):
+                block_line, previous_block_line = token.map[0] + 1, block_line
             if kind == "heading_open":
                 inline = tokens[index + 1]  # its links are collected by the "inline" branch
                 text = _plain_text(inline.children or []).strip()
@@ -144,12 +154,11 @@ class _Collector:
                 # form for tables, lists and quotes).
                 if len(self.block_ids) > before and not _plain_text(token.children or []).strip():
                     bid = self.block_ids[-1]
-                    self.block_ids[-1] = BlockId(bid.id, last_block_line or bid.line, bid.column)
+                    self.block_ids[-1] = BlockId(bid.id, previous_block_line or bid.line,
+                                                 bid.column)
             elif kind in ("html_block",):
                 self._html(token.content, token.map[0] + 1, 1, own_line=True,
                            last_line=token.map[1])
-            if token.map and token.level == 0 and kind.endswith("_open"):
-                last_block_line = token.map[0] + 1
             index += 1
 
     def _inline(self, children: list) -> None:
