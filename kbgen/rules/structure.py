@@ -35,6 +35,16 @@ def _append_line_fix(vault: Vault, index: Note, line_text: str, description: str
     return Fix(description, FixSafety.SAFE, (Edit(index.path, after + 1, 1, 1, line_text + "\n"),))
 
 
+def _topic_indexes(vault: Vault) -> list[str]:
+    """Index notes of the folders directly under the topics root, sorted."""
+    config = vault.config
+    root = config.topics_root.strip("/")
+    return sorted(p for p in vault.notes
+                  if p.rsplit("/", 1)[-1] == config.index_name and
+                  posixpath.dirname(posixpath.dirname(p)) == root and
+                  posixpath.dirname(p) != root)
+
+
 def _list_line(note: Note) -> str:
     description = note.description or note.title
     return f"- [[{note.stem}]] — {description}"
@@ -46,7 +56,8 @@ def orphan_note(ctx: Context) -> Iterator[Hit]:
 
     ## What it does
     Reports notes with no incoming link, embed or index entry. The home page and the
-    master index are roots and exempt; raw notes are judged by `raw-note-not-compiled`.
+    master index are roots and exempt; topic indexes are judged by
+    `master-index-missing-topic` and raw notes by `raw-note-not-compiled`.
 
     ## Why is this bad?
     Nobody reading the wiki or the site can reach the note by following links, so it
@@ -61,8 +72,10 @@ def orphan_note(ctx: Context) -> Iterator[Hit]:
     """
     vault = ctx.vault
     raw_prefix = vault.config.raw_dir.rstrip("/") + "/"
+    topics = set(_topic_indexes(vault))
     for path, note in vault.notes.items():
-        if path in (vault.config.home, vault.config.master_index) or path.startswith(raw_prefix):
+        if path in (vault.config.home, vault.config.master_index) or path in topics or \
+                path.startswith(raw_prefix):
             continue
         if not vault.inbound.get(path):
             yield Hit(path, 1, 1, f"orphan note: nothing links to {note.stem!r}")
@@ -135,11 +148,7 @@ def master_index_missing_topic(ctx: Context) -> Iterator[Hit]:
     """
     vault = ctx.vault
     config = vault.config
-    root = config.topics_root.strip("/")
-    topics = sorted(p for p in vault.notes
-                    if p.rsplit("/", 1)[-1] == config.index_name and
-                    posixpath.dirname(posixpath.dirname(p)) == root and
-                    posixpath.dirname(p) != root)
+    topics = _topic_indexes(vault)
     if not topics:
         return
     master = vault.notes.get(config.master_index)
