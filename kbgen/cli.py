@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,6 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug in kbgen: say so plainly, keep the details on request
+        if os.environ.get("KBGEN_DEBUG") == "1":
+            raise
+        print(f"kbgen: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in kbgen; run again with KBGEN_DEBUG=1 for the traceback.",
+              file=sys.stderr)
+        return EXIT_ERROR
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse prevents it
     return EXIT_ERROR
 

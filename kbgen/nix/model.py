@@ -274,7 +274,40 @@ class _PathTrie:
 def _segments_match(pattern: tuple[str, ...], concrete: tuple[str, ...]) -> bool:
     if len(pattern) != len(concrete):
         return False
-    return all(a == b or a in WILDCARDS or b in WILDCARDS for a, b in zip(pattern, concrete))
+    return all(
+        a == b or a in WILDCARDS or b in WILDCARDS for a, b in zip(pattern, concrete, strict=True)
+    )
+
+
+class _Lookups:
+    """Maps and tries over a FlakeIndex's files."""
+
+    __slots__ = ("by_path", "decl_segments", "decls", "defs", "trie_all", "trie_no_tests")
+
+    def __init__(self, files: tuple[NixFile, ...]) -> None:
+        self.decls: dict[str, list[OptionDecl]] = {}
+        self.defs: dict[str, list[OptionDef]] = {}
+        outside_tests: set[str] = set()
+        for f in files:
+            for d in f.declarations:
+                self.decls.setdefault(d.path, []).append(d)
+            for o in f.definitions:
+                self.defs.setdefault(o.path, []).append(o)
+                if o.test is None:
+                    outside_tests.add(o.path)
+        self.by_path = {f.path: f for f in files}
+        # Each distinct path is split once, however often it is defined.
+        self.decl_segments = {p: split_path(p) for p in self.decls}
+        self.trie_all = _PathTrie()
+        self.trie_no_tests = _PathTrie()
+        for segs in self.decl_segments.values():
+            self.trie_all.add(segs)
+            self.trie_no_tests.add(segs)
+        for p in self.defs:
+            segs = split_path(p)
+            self.trie_all.add(segs)
+            if p in outside_tests:
+                self.trie_no_tests.add(segs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,56 +320,40 @@ class FlakeIndex:
 
     files: tuple[NixFile, ...]
     skipped: tuple[str, ...] = ()
-    _decls: dict[str, list[OptionDecl]] = field(init=False, repr=False, compare=False, hash=False)
-    _defs: dict[str, list[OptionDef]] = field(init=False, repr=False, compare=False, hash=False)
-    _trie_all: _PathTrie = field(init=False, repr=False, compare=False, hash=False)
-    _trie_no_tests: _PathTrie = field(init=False, repr=False, compare=False, hash=False)
-    _by_path: dict[str, NixFile] = field(init=False, repr=False, compare=False, hash=False)
+    # Lookup tables, built on first use (an index that is only iterated over
+    # never pays for them).  A one-slot list keeps the dataclass frozen.
+    _lookups: list[_Lookups] = field(
+        default_factory=list, init=False, repr=False, compare=False, hash=False
+    )
 
-    def __post_init__(self) -> None:
-        # Built once, eagerly: the index is immutable and a linear pass is cheap.
-        decls: dict[str, list[OptionDecl]] = {}
-        defs: dict[str, list[OptionDef]] = {}
-        trie_all, trie_no_tests = _PathTrie(), _PathTrie()
-        for f in self.files:
-            for d in f.declarations:
-                decls.setdefault(d.path, []).append(d)
-                segs = split_path(d.path)
-                trie_all.add(segs)
-                trie_no_tests.add(segs)
-            for o in f.definitions:
-                defs.setdefault(o.path, []).append(o)
-                segs = split_path(o.path)
-                trie_all.add(segs)
-                if o.test is None:
-                    trie_no_tests.add(segs)
-        object.__setattr__(self, "_decls", decls)
-        object.__setattr__(self, "_defs", defs)
-        object.__setattr__(self, "_trie_all", trie_all)
-        object.__setattr__(self, "_trie_no_tests", trie_no_tests)
-        object.__setattr__(self, "_by_path", {f.path: f for f in self.files})
+    def _lk(self) -> _Lookups:
+        if not self._lookups:
+            self._lookups.append(_Lookups(self.files))
+        return self._lookups[0]
 
     def declared(self, path: str) -> list[OptionDecl]:
         """Declarations whose path is exactly ``path``."""
-        return list(self._decls.get(path, ()))
+        return list(self._lk().decls.get(path, ()))
 
     def defined(self, path: str) -> list[OptionDef]:
         """Definitions whose path is exactly ``path`` (test nodes included)."""
-        return list(self._defs.get(path, ()))
+        return list(self._lk().defs.get(path, ()))
 
     def match_declarations(self, path: str) -> list[OptionDecl]:
         """Declarations matching ``path`` segment by segment, wildcards matching any one segment."""
         want = split_path(path)
+        lk = self._lk()
         out: list[OptionDecl] = []
-        for key, decls in self._decls.items():
-            if _segments_match(split_path(key), want):
-                out.extend(decls)
+        for key, segs in lk.decl_segments.items():
+            if _segments_match(segs, want):
+                out.extend(lk.decls[key])
         return out
 
     @property
     def option_paths(self) -> frozenset[str]:
         """Every declared or defined (leaf) option path."""
-        return frozenset(self._decls) | frozenset(self._defs)
+        lk = self._lk()
+        return frozenset(lk.decls) | frozenset(lk.defs)
 
     def is_defined_or_declared(self, path: str, *, include_tests: bool = True) -> bool:
         """Whether ``path`` or some path below it is declared or defined.
@@ -352,16 +369,17 @@ class FlakeIndex:
         segs = split_path(path)
         if not segs:
             return False
-        trie = self._trie_all if include_tests else self._trie_no_tests
-        return trie.has_prefix(segs)
+        lk = self._lk()
+        return (lk.trie_all if include_tests else lk.trie_no_tests).has_prefix(segs)
 
     def file(self, path: str) -> NixFile | None:
         """The indexed file with this project-relative path."""
-        return self._by_path.get(path)
+        return self._lk().by_path.get(path)
 
     def resolve_module(self, path: str) -> NixFile | None:
         """The file an import path names: the file itself, or ``<dir>/default.nix``."""
-        return self._by_path.get(path) or self._by_path.get(path.rstrip("/") + "/default.nix")
+        by_path = self._lk().by_path
+        return by_path.get(path) or by_path.get(path.rstrip("/") + "/default.nix")
 
     @property
     def declarations(self) -> tuple[OptionDecl, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from types import MappingProxyType
 
@@ -23,6 +24,15 @@ from kbgen.vault.resolve import Resolver
 
 #: Below this many notes a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 1500
+
+
+
+def _read_only(mapping: dict) -> MappingProxyType:
+    return MappingProxyType(mapping)
+
+
+# Notes carry their frontmatter as a read-only mapping; let worker processes send it.
+ForkingPickler.register(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
 
 
 def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]] = (),

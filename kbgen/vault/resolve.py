@@ -8,7 +8,6 @@ never touches the file system.
 
 from __future__ import annotations
 
-import difflib
 import posixpath
 import re
 from collections import defaultdict
@@ -49,6 +48,7 @@ class Resolver:
         self._attachment_by_suffix = _suffix_index(self.attachments)
         self.folders = frozenset(folders)
         self._folder_by_suffix = _suffix_index(self.folders)
+        self._near: dict[str, set[str]] | None = None  # built on the first broken link
         self._extra: dict[str, list[Target]] = defaultdict(list)
         for key, target in extra_targets:
             self._extra[key.casefold()].append(target)
@@ -161,10 +161,23 @@ class Resolver:
                           detail=f"no {noun} named {written!r}")
 
     def _closest(self, written: str, noun: str) -> tuple[str, ...]:
-        base = written.rsplit("/", 1)[-1].removesuffix(".md").casefold()
-        pool = self._attachment_by_name if noun == "attachment" else self._by_stem
-        matches = difflib.get_close_matches(base, list(pool), n=3, cutoff=0.75)
-        return tuple(sorted({p for m in matches for p in pool[m]}))
+        """Existing names within about one typo of ``written`` (for "did you mean").
+
+        A deletion index (every name with each one character removed) answers in time
+        proportional to the name's length, whatever the size of the vault.
+        """
+        if noun == "attachment":
+            return ()
+        if self._near is None:
+            self._near = defaultdict(set)
+            for stem, paths in self._by_stem.items():
+                for variant in _deletions(_squash(stem)):
+                    self._near[variant].update(paths)
+        base = _squash(written.rsplit("/", 1)[-1].removesuffix(".md"))
+        found: set[str] = set()
+        for variant in _deletions(base):
+            found.update(self._near.get(variant, ()))
+        return tuple(sorted(found))
 
     # -- fragments ---------------------------------------------------------------------
 
@@ -208,6 +221,15 @@ def find_heading(headings: tuple[Heading, ...], path: tuple[str, ...]) -> Headin
         if found is None:
             return None
     return found
+
+
+def _squash(name: str) -> str:
+    """Case and separators do not count when guessing what a broken link meant."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
 
 
 def _suffix_index(paths: Iterable[str]) -> dict[str, list[str]]:
