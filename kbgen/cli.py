@@ -79,6 +79,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="ignore every configuration file")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="worker processes for parsing (default: CPU count)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="parse every note afresh; neither read nor write the cache")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,7 +131,8 @@ def _source_line(run: AuditRun):
 
 def _audit(args: argparse.Namespace) -> int:
     config = open_config(args.vault, args.config, args.isolated)
-    run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs)
+    run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs,
+                cache=not args.no_cache)
     if args.fix or args.diff:
         digests = {path: note.digest for path, note in run.vault.notes.items()}
         plan = plan_fixes(run.findings, run.vault.root, digests, unsafe=args.unsafe_fixes)
@@ -146,7 +149,8 @@ def _audit(args: argparse.Namespace) -> int:
             print(f"Fixed {len(plan.applied)} finding{'s' if len(plan.applied) != 1 else ''} "
                   f"in {len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
                   file=sys.stderr)
-            run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs)
+            run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs,
+                cache=not args.no_cache)
     report = Report("audit", tuple(run.findings), tuple(run.rules), _source_line(run))
     _emit(FORMATS[args.format](report), args.output)
     return _exit_code(run.findings, args.fail_on or config.fail_on, args.exit_zero)

@@ -51,6 +51,8 @@ class Config:
     home: str = "index.md"
     raw_dir: str = "raw"
     index_name: str = "_index.md"
+    #: Folder (project-relative) for kbgen's caches.
+    cache_dir: str = ".kbgen"
     #: First folders of backticked paths that ``stale-file-reference`` checks.
     file_reference_roots: tuple[str, ...] = ("flake", "kbgen", "vault", "tests", "benchmarks",
                                              "site-overrides", "docs")

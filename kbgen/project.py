@@ -58,9 +58,10 @@ class AuditRun:
 
 
 def audit(config: Config, *, select: tuple[str, ...] = (),
-          ignore: tuple[str, ...] = (), jobs: int | None = None) -> AuditRun:
+          ignore: tuple[str, ...] = (), jobs: int | None = None,
+          cache: bool = True) -> AuditRun:
     """Compile the vault and run the selected audit rules over it."""
     rules = select_rules(config, select=select, ignore=ignore)
-    vault = compile_vault(config, jobs=jobs)
+    vault = compile_vault(config, jobs=jobs, cache=cache)
     ctx = Context(vault=vault, config=config, files=ProjectFiles(config.project_root))
     return AuditRun(vault, rules, run_rules(ctx, rules))

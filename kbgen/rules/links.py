@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Edit, Fix, FixSafety, Hit, Severity, rule
 from kbgen.rules.context import Context
-from kbgen.vault.graph import embed_cycles
 from kbgen.vault.model import ResolvedLink
 
 FAMILY = "links"
@@ -303,7 +302,11 @@ def embed_cycle(ctx: Context) -> Iterator[Hit]:
     No fix: one of the embeds has to become a plain link, and which one is a choice.
     """
     vault = ctx.vault
-    for cycle in embed_cycles(vault.graph):
+    if vault.embeds is None:
+        return
+    from kbgen.vault.graph import embed_cycles  # imports networkx: only when there are embeds
+
+    for cycle in embed_cycles(vault.embeds):
         notes = [node.removeprefix("note:") for node in cycle]
         start = min(range(len(notes)), key=notes.__getitem__)
         ordered = notes[start:] + notes[:start]

@@ -2,7 +2,8 @@
 
 ``compile_vault`` is called once per run; every check and the site read its result.
 Parsing is CPU-bound pure Python, so a large vault is parsed by a pool of worker
-processes, each reading and parsing its own share of files.
+processes, each reading and parsing its own share of files, and unchanged notes
+come from a cache of earlier runs (``kbgen.vault.cache``).
 """
 
 from __future__ import annotations
@@ -10,36 +11,30 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from types import MappingProxyType
 
 from kbgen.config import Config
 from kbgen.vault.files import FileProblem, discover, read_note
-from kbgen.vault.graph import build_graph
 from kbgen.vault.model import ResolvedLink, Target, Vault
 from kbgen.vault.parse import parse_note
-from kbgen.vault.records import Note
+from kbgen.vault.cache import ParseCache
+from kbgen.vault.records import Note, pack, unpack
 from kbgen.vault.resolve import Resolver
 
 #: Below this many notes a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 1500
+PARALLEL_THRESHOLD = 400
 
-
-
-def _read_only(mapping: dict) -> MappingProxyType:
-    return MappingProxyType(mapping)
-
-
-# Notes carry their frontmatter as a read-only mapping; let worker processes send it.
-ForkingPickler.register(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
 
 
 def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]] = (),
-                  jobs: int | None = None) -> Vault:
+                  jobs: int | None = None, cache: bool = True) -> Vault:
     root = config.vault_root
     files = discover(root, config.exclude)
-    notes, problems = _parse_all(root, files.notes, jobs)
+    parse_cache = ParseCache(config.project_root / config.cache_dir, root) if cache else None
+    notes, problems = _parse_all(root, files.notes, jobs, parse_cache)
+    if parse_cache is not None:
+        parse_cache.save()
     notes_map = MappingProxyType({note.path: note for note in notes})
     resolver = Resolver(notes_map, files.attachments, files.folders,
                         index_name=config.index_name, extra_targets=extra_targets)
@@ -47,33 +42,58 @@ def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]]
         ResolvedLink(note.path, link, resolver.resolve(link, note))
         for note in notes for link in note.links
     )
-    graph = build_graph(notes_map, links)
     return Vault(config=config, root=root, notes=notes_map, attachments=files.attachments,
                  folders=files.folders, file_problems=files.problems + tuple(problems),
-                 links=links, graph=graph)
+                 links=links)
 
 
-def _parse_all(root: Path, paths: tuple[str, ...],
-               jobs: int | None) -> tuple[list[Note], list[FileProblem]]:
+def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
+               cache: ParseCache | None) -> tuple[list[Note], list[FileProblem]]:
+    """Parse every note, taking unchanged ones from the cache; keeps ``paths`` order."""
+    packed: dict[str, tuple] = {}
+    problems: list[FileProblem] = []
+    todo: list[str] = []
+    stats: dict[str, os.stat_result] = {}
+    for rel in paths:
+        try:
+            stats[rel] = (root / rel).stat()
+        except OSError:
+            todo.append(rel)  # read_note reports why
+            continue
+        hit = cache.get(rel, stats[rel]) if cache else None
+        if hit is not None:
+            packed[rel] = hit
+        else:
+            todo.append(rel)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(paths) >= PARALLEL_THRESHOLD:
-        chunk = max(64, len(paths) // (workers * 4))
-        batches = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_parse_batch, [root] * len(batches), batches))
+    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        # The main process parses a share itself while workers-1 helpers do the rest.
+        share = len(todo) // workers
+        batches = [tuple(todo[i * share:(i + 1) * share]) for i in range(1, workers - 1)]
+        batches.append(tuple(todo[(workers - 1) * share:]))
+        with ProcessPoolExecutor(max_workers=workers - 1) as pool:
+            futures = [pool.submit(_parse_batch, root, batch) for batch in batches]
+            results = [_parse_batch(root, tuple(todo[:share]))]
+            results += [future.result() for future in futures]
     else:
-        results = [_parse_batch(root, paths)]
-    notes = [note for batch_notes, _ in results for note in batch_notes]
-    problems = [problem for _, batch_problems in results for problem in batch_problems]
-    return notes, problems
+        results = [_parse_batch(root, tuple(todo))]
+    for batch_packed, batch_problems in results:
+        problems.extend(batch_problems)
+        for rel, note in batch_packed:
+            packed[rel] = note
+            if cache is not None and rel in stats:
+                cache.put(rel, stats[rel], note)
+    return [unpack(packed[rel]) for rel in paths if rel in packed], problems
 
 
-def _parse_batch(root: Path, paths: tuple[str, ...]) -> tuple[list[Note], list[FileProblem]]:
+def _parse_batch(root: Path, paths: tuple[str, ...]
+                 ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
+    """Read and parse some notes; results are packed (plain tuples) to travel cheaply."""
     notes, problems = [], []
     for path in paths:
         data, problem = read_note(root, path)
         if problem is not None:
             problems.append(problem)
         if data is not None:
-            notes.append(parse_note(path, data))
+            notes.append((path, pack(parse_note(path, data))))
     return notes, problems

@@ -1,8 +1,10 @@
 """The vault as a networkx graph, and free functions that query it.
 
-Nodes are keyed ``note:<path>``, ``attachment:<path>``, ``folder:<path>`` (and,
-once traceability is compiled, ``control:...``, ``option:...`` and so on). Each
-edge has a ``kind``; :data:`INVERSE` names the same edge read backwards.
+Nodes are keyed ``note:<path>``, ``attachment:<path>`` (and, once traceability is
+compiled, ``control:...``, ``option:...`` and so on); a folder link lands on the
+folder's index note. The graph is a ``DiGraph``: one edge per ordered pair, whose
+``kinds`` attribute holds every relation between the two (a note may both link to
+and embed another). :data:`INVERSE` names each kind read backwards.
 """
 
 from __future__ import annotations
@@ -31,35 +33,46 @@ def note_node(path: str) -> str:
     return f"note:{path}"
 
 
-def build_graph(notes: Iterable[str], links: Iterable[ResolvedLink]) -> nx.MultiDiGraph:
-    graph = nx.MultiDiGraph()
+def build_graph(notes: Iterable[str], links: Iterable[ResolvedLink]) -> nx.DiGraph:
+    graph = nx.DiGraph()
     graph.add_nodes_from((note_node(path), {"kind": "note", "path": path}) for path in notes)
-    edges = []
+    kinds: dict[tuple[str, str], set[str]] = {}
     for resolved in links:
         target = resolved.resolution.target
-        if not resolved.resolution.ok or target is None:
+        if target is None or not resolved.resolution.ok:
             continue
-        kind = "embeds" if resolved.link.is_embed else "links-to"
-        edges.append((note_node(resolved.source), node_id(target), kind,
-                      {"kind": kind, "line": resolved.link.line}))
-    for _source, target, _key, _data in edges:
+        pair = (note_node(resolved.source), node_id(target))
+        kinds.setdefault(pair, set()).add("embeds" if resolved.link.is_embed else "links-to")
+    for _source, target in kinds:
         if target not in graph:
             kind, _, key = target.partition(":")
             graph.add_node(target, kind=kind, path=key)
-    graph.add_edges_from(edges)
+    graph.add_edges_from((s, t, {"kinds": frozenset(k)}) for (s, t), k in kinds.items())
     return graph
 
 
-def backlinks(graph: nx.MultiDiGraph, node: str) -> list[str]:
+def edges_of_kind(graph: nx.DiGraph, kind: str) -> Iterator[tuple[str, str]]:
+    return ((s, t) for s, t, k in graph.edges(data="kinds") if kind in k)
+
+
+def backlinks(graph: nx.DiGraph, node: str) -> list[str]:
     """Nodes with an edge into ``node``, sorted, without ``node`` itself."""
-    return sorted({source for source, _ in graph.in_edges(node)} - {node})
+    return sorted(set(graph.predecessors(node)) - {node})
 
 
-def embed_cycles(graph: nx.MultiDiGraph) -> Iterator[list[str]]:
-    """Every elementary cycle made of ``embeds`` edges between notes (and folder indexes)."""
-    embeds = nx.DiGraph()
-    for source, target, data in graph.edges(data=True):
-        if data.get("kind") == "embeds" and graph.nodes[target].get("kind") == "note":
-            embeds.add_edge(source, target)
+def embed_graph(links: Iterable[ResolvedLink]) -> nx.DiGraph:
+    """The ``embeds`` edges between notes (and folder indexes) alone."""
+    graph = nx.DiGraph()
+    for resolved in links:
+        target = resolved.resolution.target
+        if resolved.link.is_embed and resolved.resolution.ok and target is not None:
+            node = node_id(target)
+            if node.startswith("note:"):
+                graph.add_edge(note_node(resolved.source), node, kinds=frozenset({"embeds"}))
+    return graph
+
+
+def embed_cycles(embeds: nx.DiGraph) -> Iterator[list[str]]:
+    """Every elementary cycle of a graph of embeds (see :func:`embed_graph`)."""
     # Cycles of one node (a note embedding itself) are included by simple_cycles.
     yield from nx.simple_cycles(embeds)

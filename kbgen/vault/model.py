@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Literal
 
 from kbgen.config import Config
 from kbgen.vault.files import FileProblem
 from kbgen.vault.records import Link, Note
+
+if TYPE_CHECKING:  # networkx costs a tenth of a second to import; only some runs need it
+    import networkx as nx
 
 TargetKind = Literal["note", "attachment", "folder", "control", "risk"]
 Status = Literal["ok", "broken", "ambiguous", "outside", "no-heading", "no-block"]
@@ -69,7 +70,28 @@ class Vault:
     folders: frozenset[str]
     file_problems: tuple[FileProblem, ...]
     links: tuple[ResolvedLink, ...]
-    graph: nx.MultiDiGraph = field(repr=False)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The link graph (see :mod:`kbgen.vault.graph`), built once, on first use.
+
+        Building a graph of 100,000 edges costs about a second, so a run that does not
+        need it (a plain audit) does not pay for it.
+        """
+        from kbgen.vault.graph import build_graph  # graph imports this module
+
+        return build_graph(self.notes, self.links)
+
+    @cached_property
+    def embeds(self) -> nx.DiGraph | None:
+        """Only the transclusions between notes, the small graph embed cycles live in;
+        None when no note embeds another."""
+        if not any(r.link.is_embed and r.resolution.ok and r.resolution.target is not None
+                   and r.resolution.target.kind in ("note", "folder") for r in self.links):
+            return None
+        from kbgen.vault.graph import embed_graph
+
+        return embed_graph(self.links)
 
     @cached_property
     def inbound(self) -> MappingProxyType[str, tuple[ResolvedLink, ...]]:
@@ -88,9 +110,14 @@ class Vault:
             found[resolved.source].append(resolved)
         return MappingProxyType({k: tuple(v) for k, v in found.items()})
 
+    @cached_property
+    def _display_prefix(self) -> str:
+        try:
+            relative = self.root.relative_to(self.config.project_root).as_posix()
+        except ValueError:
+            relative = self.root.as_posix()
+        return "" if relative == "." else relative + "/"
+
     def display_path(self, note_path: str) -> str:
         """Path of a vault file as the user sees it: relative to the project root."""
-        try:
-            return (self.root / note_path).relative_to(self.config.project_root).as_posix()
-        except ValueError:
-            return (self.root / note_path).as_posix()
+        return self._display_prefix + note_path

@@ -1,20 +1,23 @@
-"""Records produced by parsing one note: plain frozen data, picklable, positions included.
+"""Records produced by parsing one note: immutable, positions included.
 
 Parsing happens once per note (``kbgen.vault.parse``); everything downstream
 (resolution, rules, the site) reads these records and never the raw text again.
+
+The small records are named tuples rather than dataclasses: a vault of 10,000
+notes holds half a million of them, and tuples are several times cheaper to
+create and to move between processes (see :func:`pack` and :func:`unpack`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 LinkKind = Literal["wikilink", "embed", "markdown", "image"]
 
 
-@dataclass(frozen=True, slots=True)
-class Heading:
+class Heading(NamedTuple):
     level: int
     text: str
     #: The anchor the site's table of contents gives this heading (unique within the note).
@@ -23,15 +26,13 @@ class Heading:
     column: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class BlockId:
+class BlockId(NamedTuple):
     id: str
     line: int
     column: int
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """A link as written, before resolution."""
 
     kind: LinkKind
@@ -57,8 +58,7 @@ class Link:
         return self.kind in ("embed", "image")
 
 
-@dataclass(frozen=True, slots=True)
-class CodeSpan:
+class CodeSpan(NamedTuple):
     """A backticked span of inline code (candidates for repository file references)."""
 
     text: str
@@ -66,15 +66,13 @@ class CodeSpan:
     column: int
 
 
-@dataclass(frozen=True, slots=True)
-class Tag:
+class Tag(NamedTuple):
     name: str
     line: int
     column: int
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
+class Suppression(NamedTuple):
     """``<!-- kbgen-ignore CODE[, CODE]: reason -->``; covers its own line and the next one,
     or the whole file for ``kbgen-ignore-file``."""
 
@@ -91,8 +89,7 @@ class Suppression:
         return self.whole_file or self.first_line <= line <= self.last_line
 
 
-@dataclass(frozen=True, slots=True)
-class TableCell:
+class TableCell(NamedTuple):
     text: str
     line: int
     column: int
@@ -101,8 +98,7 @@ class TableCell:
     code_spans: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
+class Table(NamedTuple):
     header: tuple[TableCell, ...]
     rows: tuple[tuple[TableCell, ...], ...]
     line: int
@@ -112,8 +108,7 @@ class Table:
     section: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """Something wrong with a file found while loading or parsing it (becomes a finding)."""
 
     kind: str
@@ -164,3 +159,39 @@ class Note:
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+
+
+# -- moving notes between processes and into the cache --------------------------------
+#
+# pickle handles named tuples one Python call at a time; plain tuples of strings and
+# ints it handles in C. A packed note is nested plain tuples, rebuilt with ``_make``.
+
+_NOTE_FIELDS = ("path", "title", "body_line", "line_count", "newline", "digest")
+
+
+def pack(note: Note) -> tuple:
+    tables = tuple((tuple(map(tuple, t.header)), tuple(tuple(map(tuple, row)) for row in t.rows),
+                    t.line, t.raw_cell_counts, t.section) for t in note.tables)
+    return (tuple(getattr(note, name) for name in _NOTE_FIELDS), dict(note.frontmatter),
+            tuple(map(tuple, note.headings)), tuple(map(tuple, note.block_ids)),
+            tuple(map(tuple, note.links)), tuple(map(tuple, note.tags)),
+            tuple(map(tuple, note.code_spans)), tables, tuple(map(tuple, note.suppressions)),
+            tuple(map(tuple, note.problems)), note.lines)
+
+
+def unpack(packed: tuple) -> Note:
+    (scalars, front, headings, block_ids, links, tags, code_spans, tables, suppressions,
+     problems, lines) = packed
+    path, title, body_line, line_count, newline, digest = scalars
+    return Note(
+        path=path, title=title, frontmatter=MappingProxyType(front), body_line=body_line,
+        line_count=line_count, headings=tuple(map(Heading._make, headings)),
+        block_ids=tuple(map(BlockId._make, block_ids)), links=tuple(map(Link._make, links)),
+        tags=tuple(map(Tag._make, tags)), code_spans=tuple(map(CodeSpan._make, code_spans)),
+        tables=tuple(Table(tuple(map(TableCell._make, header)),
+                           tuple(tuple(map(TableCell._make, row)) for row in rows),
+                           line, counts, section)
+                     for header, rows, line, counts, section in tables),
+        suppressions=tuple(map(Suppression._make, suppressions)),
+        problems=tuple(map(Problem._make, problems)), lines=lines, newline=newline,
+        digest=digest)

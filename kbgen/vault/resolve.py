@@ -35,6 +35,8 @@ class Resolver:
         self._by_stem: dict[str, list[str]] = defaultdict(list)
         self._by_alias: dict[str, list[str]] = defaultdict(list)
         self._by_suffix: dict[str, list[str]] = _suffix_index(notes)
+        # One shared, immutable answer per note for the common fragment-less link.
+        self._found = {path: Resolution("ok", Target("note", path, path)) for path in notes}
         for path, note in notes.items():
             self._by_path[path.casefold()].append(path)
             self._by_stem[note.stem.casefold()].append(path)
@@ -49,6 +51,7 @@ class Resolver:
         self.folders = frozenset(folders)
         self._folder_by_suffix = _suffix_index(self.folders)
         self._near: dict[str, set[str]] | None = None  # built on the first broken link
+        self._headings: dict[str, dict[str, Heading]] = {}
         self._extra: dict[str, list[Target]] = defaultdict(list)
         for key, target in extra_targets:
             self._extra[key.casefold()].append(target)
@@ -69,7 +72,7 @@ class Resolver:
     def _wikilink_target(self, link: Link, source: Note) -> Resolution:
         target = link.target
         if not target:
-            return Resolution("ok", Target("note", source.path, source.path))
+            return self._found[source.path]
         if target.endswith("/"):
             return self._folder(target.rstrip("/"), source)
         if target.startswith(("./", "../")):
@@ -82,26 +85,33 @@ class Resolver:
         if _has_attachment_extension(target) and target.casefold() not in self._extra:
             return self._attachment(target)
         lowered = target.removesuffix(".md").removesuffix(".MD").casefold()
+        if "/" not in target:
+            # Fast path: one note of that name, no alias or control sharing it.
+            paths = self._by_stem.get(lowered)
+            if paths and len(paths) == 1 and lowered not in self._by_alias and \
+                    target.casefold() not in self._extra:
+                return self._found[paths[0]]
         if "/" in target:
             hits = self._by_path.get(lowered + ".md", []) or \
                 self._by_suffix.get(lowered + ".md", [])
-            targets = [Target("note", p, p) for p in hits] + self._extra.get(target.casefold(), [])
+            targets = [self._found[p].target for p in hits] + self._extra.get(target.casefold(),
+                                                                               [])
         else:
             paths = list(dict.fromkeys(self._by_stem.get(lowered, []) +
                                        self._by_alias.get(target.casefold(), [])))
-            targets = [Target("note", p, p) for p in paths] + self._extra.get(target.casefold(),
-                                                                              [])
+            targets = [self._found[p].target for p in paths] + self._extra.get(
+                target.casefold(), [])
         return self._pick(targets, target)
 
     def _markdown_target(self, link: Link, source: Note) -> Resolution:
         target = link.target
         if not target:
-            return Resolution("ok", Target("note", source.path, source.path))
+            return self._found[source.path]
         path = target.lstrip("/") if target.startswith("/") else _join(source.folder, target)
         if path is None:
             return Resolution("outside", detail="the link climbs out of the vault")
         if path in self.notes:
-            return Resolution("ok", Target("note", path, path))
+            return self._found[path]
         if path in self.attachments:
             return Resolution("ok", Target("attachment", path))
         if target.endswith("/") or path in self.folders:
@@ -120,7 +130,7 @@ class Resolver:
         if _has_attachment_extension(path):
             return self._attachment(path, exact=True)
         key = path.removesuffix(".md").casefold() + ".md"
-        return self._pick([Target("note", p, p) for p in self._by_path.get(key, [])], link.target)
+        return self._pick([self._found[p].target for p in self._by_path.get(key, [])], link.target)
 
     def _attachment(self, target: str, *, exact: bool = False) -> Resolution:
         lowered = target.casefold()
@@ -152,7 +162,8 @@ class Resolver:
     def _pick(self, targets: list[Target], written: str, noun: str = "note") -> Resolution:
         unique = list(dict.fromkeys(targets))
         if len(unique) == 1:
-            return Resolution("ok", unique[0])
+            only = unique[0]
+            return self._found[only.key] if only.kind == "note" else Resolution("ok", only)
         if len(unique) > 1:
             names = tuple(sorted(t.key for t in unique))
             return Resolution("ambiguous", candidates=names,
@@ -190,7 +201,11 @@ class Resolver:
             return Resolution("no-block", found.target,
                               detail=f"{note.path} has no block ^{link.block}")
         if link.headings:
-            heading = find_heading(note.headings, link.headings)
+            if len(link.headings) == 1:
+                heading = self._heading_index(note).get(_fold(link.headings[0])) or \
+                    find_heading(note.headings, link.headings)
+            else:
+                heading = find_heading(note.headings, link.headings)
             if heading is None:
                 return Resolution("no-heading", found.target,
                                   detail=f"{note.path} has no heading "
@@ -203,6 +218,17 @@ class Resolver:
             return Resolution("no-heading", found.target,
                               detail=f"{note.path} has no anchor #{link.anchor}")
         return found
+
+
+    def _heading_index(self, note: Note) -> dict[str, Heading]:
+        """Folded heading text -> first heading with it, per note, built on first use."""
+        index = self._headings.get(note.path)
+        if index is None:
+            index = {}
+            for heading in note.headings:
+                index.setdefault(_fold(heading.text), heading)
+            self._headings[note.path] = index
+        return index
 
 
 def find_heading(headings: tuple[Heading, ...], path: tuple[str, ...]) -> Heading | None:
