@@ -80,7 +80,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="worker processes for parsing (default: CPU count)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="parse every note afresh; neither read nor write the cache")
+                        help="parse every note afresh; neither read nor write the cache "
+                             "(also: KBGEN_NO_CACHE=1)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,7 +133,7 @@ def _source_line(run: AuditRun):
 def _audit(args: argparse.Namespace) -> int:
     config = open_config(args.vault, args.config, args.isolated)
     run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs,
-                cache=not args.no_cache)
+                cache=_use_cache(args))
     if args.fix or args.diff:
         digests = {path: note.digest for path, note in run.vault.notes.items()}
         plan = plan_fixes(run.findings, run.vault.root, digests, unsafe=args.unsafe_fixes)
@@ -150,10 +151,14 @@ def _audit(args: argparse.Namespace) -> int:
                   f"in {len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
                   file=sys.stderr)
             run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs,
-                cache=not args.no_cache)
+                cache=_use_cache(args))
     report = Report("audit", tuple(run.findings), tuple(run.rules), _source_line(run))
     _emit(FORMATS[args.format](report), args.output)
     return _exit_code(run.findings, args.fail_on or config.fail_on, args.exit_zero)
+
+
+def _use_cache(args: argparse.Namespace) -> bool:
+    return not args.no_cache and os.environ.get("KBGEN_NO_CACHE") != "1"
 
 
 def _exit_code(findings: list[Finding], fail_on: str, exit_zero: bool) -> int:

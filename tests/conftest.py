@@ -37,6 +37,12 @@ def note(title: str, body: str = "", extra: str = "") -> str:
     return f"---\ntitle: {title}\n{extra}---\n\n{body}\n"
 
 
+@pytest.fixture(autouse=True)
+def _no_cache_by_default(monkeypatch):
+    """Tests run in fixture folders of the repository: keep kbgen's cache out of them."""
+    monkeypatch.setenv("KBGEN_NO_CACHE", "1")
+
+
 @pytest.fixture
 def kbgen(capsys):
     """Run ``kbgen`` in-process; returns (exit code, stdout, stderr)."""

@@ -1,0 +1,98 @@
+{
+  description = "Hardened LAN-only NixOS server for local GPU inference and sandboxed AI agents, with compliance modules and VM tests";
+
+  inputs = {
+    # nixos-26.05 (current stable), pinned to the channel release nixos-26.05.10529.
+    # Track the branch with `nix flake update` on a machine with network access; the
+    # resulting flake.lock is committed.
+    nixpkgs.url = "github:NixOS/nixpkgs/c508844df6c28fa6dabc1b6af70f3ccbd65c5201";
+
+    # sops-nix master of 2026-06-20, which supports nixos-26.05.
+    sops-nix = {
+      url = "github:Mic92/sops-nix/420f8d2e9882911f65cfac15cc706f639ba96cca";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      sops-nix,
+      ...
+    }:
+    let
+      system = "x86_64-linux";
+      pkgs = nixpkgs.legacyPackages.${system};
+      inherit (nixpkgs) lib;
+
+      sopsModule = sops-nix.nixosModules.sops;
+
+      mkLib = pkgs: import ./lib { inherit pkgs sopsModule; };
+      complianceLib = mkLib pkgs;
+
+      # Modules that declare or read sops secrets carry the sops-nix module with them.
+      withSops = path: {
+        imports = [
+          sopsModule
+          path
+        ];
+      };
+
+      testNames = [
+        "ssh-and-remote-access"
+        "authentication-and-lockout"
+        "audit-logging"
+        "file-integrity"
+        "network-boundary"
+        "kernel-hardening"
+        "accounts"
+        "secrets-and-evidence"
+        "time-sync"
+        "boot-and-coredump"
+      ];
+    in
+    {
+      nixosModules = {
+        canonical = ./modules/canonical;
+        meta = ./modules/meta;
+        secrets = withSops ./modules/secrets;
+        stig-baseline = ./modules/stig-baseline;
+        accounts = withSops ./modules/accounts;
+        audit-and-aide = withSops ./modules/audit-and-aide;
+        lan-only-network = ./modules/lan-only-network;
+
+        default = {
+          imports = [
+            sopsModule
+            ./modules/canonical
+            ./modules/meta
+            ./modules/secrets
+            ./modules/stig-baseline
+            ./modules/accounts
+            ./modules/audit-and-aide
+            ./modules/lan-only-network
+          ];
+        };
+      };
+
+      nixosConfigurations.ai-server = nixpkgs.lib.nixosSystem {
+        modules = [
+          sopsModule
+          ./hosts/ai-server
+        ];
+      };
+
+      checks.${system} = lib.genAttrs testNames (
+        name: import (./tests + "/${name}.nix") { inherit pkgs complianceLib; }
+      );
+
+      # nixfmt-rfc-style: the RFC 166 formatter, which nixpkgs now ships as `nixfmt`
+      # (`nixfmt-rfc-style` became a deprecated alias and was removed in 2026).
+      formatter.${system} = pkgs.nixfmt;
+
+      lib = complianceLib // {
+        forPkgs = mkLib;
+      };
+    };
+}

@@ -1,0 +1,100 @@
+# Audit logging: auditd runs with locked rules, the STIG rules are loaded, a change to an
+# account database and a privileged execution are recorded and found with ausearch, and
+# auditd and journald keep logs as the canonical retention settings require.
+{ pkgs, complianceLib, ... }:
+complianceLib.mkComplianceTest {
+  name = "audit-logging";
+  controls = [
+    "nist-800-53/AU-2"
+    "nist-800-53/AU-3"
+    "nist-800-53/AU-4"
+    "nist-800-53/AU-5"
+    "nist-800-53/AU-9"
+    "nist-800-53/AU-11"
+    "nist-800-53/AU-12"
+    "nist-800-53/AC-6(9)"
+    "disa-stig/V-268080"
+    "disa-stig/V-268091"
+    "disa-stig/V-268092"
+    "disa-stig/V-268093"
+    "disa-stig/V-268103"
+    "disa-stig/V-268104"
+    "disa-stig/V-268105"
+    "disa-stig/V-268110"
+    "disa-stig/V-268114"
+    "disa-stig/V-268119"
+    "disa-stig/V-268167"
+    "pci-dss/10.2.1"
+    "pci-dss/10.2.1.2"
+    "pci-dss/10.2.1.5"
+    "pci-dss/10.2.2"
+    "pci-dss/10.3.2"
+    "pci-dss/10.5.1"
+    "hipaa/§164.312(b)"
+    "hitrust/09.aa"
+    "hitrust/09.ac"
+  ];
+
+  nodes.machine = {
+    imports = [ ../modules/audit-and-aide ];
+    compliance.auditAndAide.enable = true;
+    users.users.alice = {
+      isNormalUser = true;
+      extraGroups = [ "wheel" ];
+    };
+  };
+
+  testScript =
+    { nodes, ... }:
+    let
+      canon = nodes.machine.compliance.canonical;
+      auditdConf = [
+        "disk_full_action = ${canon.logRetention.auditDiskFullAction}"
+        "space_left = ${canon.logRetention.auditSpaceLeft}"
+        "admin_space_left = ${canon.logRetention.auditAdminSpaceLeft}"
+        "max_log_file = ${toString canon.logRetention.auditMaxLogFileMB}"
+        "num_logs = ${toString canon.logRetention.auditNumLogs}"
+        "max_log_file_action = ROTATE"
+        "log_group = root"
+      ];
+    in
+    ''
+      import json
+
+      machine.wait_for_unit("auditd.service")
+
+      with subtest("the kernel audits from boot and the rules are locked"):
+          machine.succeed("grep -qw 'audit=1' /proc/cmdline")
+          machine.succeed("grep -qw 'audit_backlog_limit=8192' /proc/cmdline")
+          machine.wait_until_succeeds("auditctl -s | grep -qx 'enabled 2'")
+          status = machine.succeed("auditctl -s")
+          assert "loginuid_immutable 1 locked" in status, status
+
+      with subtest("the STIG rule set is loaded"):
+          rules = machine.succeed("auditctl -l")
+          for key in ["execpriv", "identity", "perm_mod", "privileged-mount", "delete",
+                      "module_chng", "access", "logins", "privileged", "nixos-generation"]:
+              assert f"key={key}" in rules or f"-k {key}" in rules, f"no audit rule with key {key}"
+          machine.fail("auditctl -D")
+
+      with subtest("a change to the account database is recorded"):
+          machine.succeed("touch /etc/shadow")
+          machine.wait_until_succeeds("ausearch -i -k identity | grep -F /etc/shadow")
+
+      with subtest("execution with elevated privileges is recorded"):
+          machine.succeed("su alice -c 'sudo -n true' || true")
+          machine.wait_until_succeeds("ausearch -i -k execpriv | grep -F sudo")
+
+      with subtest("auditd keeps and protects its logs as configured"):
+          conf = machine.succeed("cat /etc/audit/auditd.conf").splitlines()
+          for line in json.loads('${builtins.toJSON auditdConf}'):
+              assert line in conf, f"auditd.conf lacks {line!r}"
+          assert machine.succeed("stat -c %a /var/log/audit/audit.log").strip() == "600"
+          assert machine.succeed("stat -c %U:%G /var/log/audit/audit.log").strip() == "root:root"
+
+      with subtest("journald retains a year of logs"):
+          journald = machine.succeed("cat /etc/systemd/journald.conf").splitlines()
+          assert "MaxRetentionSec=${canon.logRetention.journaldMaxRetention}" in journald, journald
+          assert "SystemMaxUse=${canon.logRetention.journaldSystemMaxUse}" in journald, journald
+    '';
+}

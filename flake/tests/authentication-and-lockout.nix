@@ -1,0 +1,112 @@
+# Authentication: three wrong passwords lock the account (even the right password is then
+# refused until an administrator resets it), failed logons are delayed, and new passwords must
+# satisfy the length, character-class and dictionary rules.
+{ pkgs, complianceLib, ... }:
+complianceLib.mkComplianceTest {
+  name = "authentication-and-lockout";
+  controls = [
+    "nist-800-53/AC-7"
+    "nist-800-53/IA-5(1)"
+    "nist-800-53/IA-2"
+    "disa-stig/V-268081"
+    "disa-stig/V-268126"
+    "disa-stig/V-268127"
+    "disa-stig/V-268128"
+    "disa-stig/V-268129"
+    "disa-stig/V-268132"
+    "disa-stig/V-268133"
+    "disa-stig/V-268134"
+    "disa-stig/V-268145"
+    "disa-stig/V-268169"
+    "disa-stig/V-268170"
+    "disa-stig/V-268171"
+    "pci-dss/8.3.4"
+    "pci-dss/8.3.6"
+    "pci-dss/8.3.7"
+    "pci-dss/8.3.9"
+    "hipaa/§164.308(a)(5)(ii)(C)"
+    "hipaa/§164.308(a)(5)(ii)(D)"
+    "hitrust/01.d"
+    "hitrust/01.p"
+    "hitrust/01.r"
+  ];
+
+  nodes.machine =
+    { pkgs, ... }:
+    {
+      imports = [
+        ../modules/stig-baseline
+        ../modules/accounts
+        complianceLib.testSecretsModule
+      ];
+      compliance.secrets.enable = true;
+      compliance.stigBaseline.enable = true;
+      compliance.accounts = {
+        enable = true;
+        admins.opsadmin = { };
+      };
+      environment.systemPackages = [ pkgs.pamtester ];
+    };
+
+  testScript =
+    { nodes, ... }:
+    let
+      canon = nodes.machine.compliance.canonical;
+    in
+    ''
+      import re
+      import secrets
+      import shlex
+
+      deny = ${toString canon.lockout.denyCount}
+      password = open("${complianceLib.testSecrets}/admin-password").read().strip()
+
+      def login(pw):
+          return f"printf '%s\\n' {shlex.quote(pw)} | pamtester login opsadmin authenticate"
+
+      machine.wait_for_unit("multi-user.target")
+
+      with subtest("PAM and login.defs carry the lockout and delay settings"):
+          line = machine.succeed("grep -F pam_faillock.so /etc/pam.d/login | grep -F preauth")
+          for arg in ["deny=${toString canon.lockout.denyCount}",
+                      "fail_interval=${toString canon.lockout.failIntervalSec}",
+                      "unlock_time=${toString canon.lockout.unlockTimeSec}"]:
+              assert arg in line, f"{arg} missing in {line!r}"
+          machine.succeed("grep -E '^FAIL_DELAY\\s+${toString canon.lockout.failDelaySec}$' /etc/login.defs")
+          machine.succeed("grep -E '^PASS_MAX_DAYS\\s+${toString canon.password.maxAgeDays}$' /etc/login.defs")
+          machine.succeed("grep -E '^PASS_MIN_DAYS\\s+${toString canon.password.minAgeDays}$' /etc/login.defs")
+          machine.succeed("grep -F pam_faildelay.so /etc/pam.d/login")
+
+      with subtest("the correct password is accepted before any failure"):
+          machine.succeed(login(password))
+
+      with subtest("consecutive failures lock the account"):
+          for _ in range(deny):
+              machine.fail(login("Wrong-" + secrets.token_hex(6)))
+          records = machine.succeed("faillock --user opsadmin")
+          failures = [l for l in records.splitlines() if l.rstrip().endswith(" V")]
+          assert len(failures) >= deny, records
+          machine.fail(login(password))
+
+      with subtest("only an administrator unlocks it"):
+          machine.succeed("faillock --user opsadmin --reset")
+          machine.succeed(login(password))
+
+      with subtest("password quality rules reject weak passwords"):
+          conf = machine.succeed("cat /etc/security/pwquality.conf").splitlines()
+          for setting in ["minlen=${toString canon.password.minLength}",
+                          "minclass=${toString canon.password.minClasses}",
+                          "difok=${toString canon.password.minDifferentChars}",
+                          "dictcheck=1", "ucredit=-1", "lcredit=-1", "dcredit=-1", "ocredit=-1"]:
+              assert setting in conf, f"{setting} missing from pwquality.conf"
+          passwd_pam = machine.succeed("cat /etc/pam.d/passwd")
+          assert "pam_pwquality.so" in passwd_pam, passwd_pam
+          assert re.search(r"pam_pwhistory\.so.*remember=${toString canon.password.history}", passwd_pam), passwd_pam
+          short = "Aa1!" + secrets.token_hex(2)
+          machine.fail(f"echo {shlex.quote(short)} | pwscore")
+          one_class = secrets.token_hex(12)
+          machine.fail(f"echo {shlex.quote(one_class)} | pwscore")
+          strong = "Aa1!" + secrets.token_hex(12)
+          machine.succeed(f"echo {shlex.quote(strong)} | pwscore")
+    '';
+}

@@ -1,0 +1,62 @@
+# Boot and process hygiene: a crashing process leaves no core dump anywhere, login sessions
+# get a hard core-size limit of 0, the boot loader editor is off and the running kernel image
+# cannot be replaced, and idle interactive shells time out.
+{ pkgs, complianceLib, ... }:
+complianceLib.mkComplianceTest {
+  name = "boot-and-coredump";
+  controls = [
+    "nist-800-53/CM-6"
+    "nist-800-53/CM-7"
+    "nist-800-53/SC-4"
+    "nist-800-53/SI-16"
+    "nist-800-53/AC-12"
+    "pci-dss/2.2.6"
+    "pci-dss/8.2.8"
+    "hipaa/§164.312(a)(2)(iii)"
+    "hitrust/01.t"
+  ];
+
+  nodes.machine = {
+    imports = [ ../modules/stig-baseline ];
+    compliance.stigBaseline.enable = true;
+    users.users.alice.isNormalUser = true;
+  };
+
+  testScript =
+    { nodes, ... }:
+    let
+      canon = nodes.machine.compliance.canonical;
+    in
+    ''
+      import json
+
+      machine.wait_for_unit("multi-user.target")
+
+      with subtest("systemd-coredump is the handler and stores nothing"):
+          coredump = machine.succeed("cat /etc/systemd/coredump.conf").splitlines()
+          assert "Storage=none" in coredump, coredump
+          assert "ProcessSizeMax=0" in coredump, coredump
+          assert machine.succeed("sysctl -n fs.suid_dumpable").strip() == "0"
+          assert "systemd-coredump" in machine.succeed("sysctl -n kernel.core_pattern")
+
+      with subtest("a crashing process leaves no core dump"):
+          machine.succeed("mkdir -p /tmp/crash")
+          machine.succeed("cd /tmp/crash && (bash -c 'ulimit -c unlimited; kill -SEGV $$' || true)")
+          assert machine.succeed("ls -A /tmp/crash").strip() == "", "a core file was written"
+          machine.succeed("test -z \"$(find /var/lib/systemd/coredump -type f 2>/dev/null)\"")
+
+      with subtest("login sessions cannot raise the core size limit"):
+          assert machine.succeed("su alice -c 'ulimit -Hc'").strip() == "0"
+
+      with subtest("boot loader editing is off and the kernel image is protected"):
+          policy = json.loads(machine.succeed("cat /etc/compliance/boot-policy.json"))
+          assert policy["systemdBootEditor"] is False, policy
+          assert policy["protectKernelImage"] is True, policy
+          assert machine.succeed("cat /proc/sys/kernel/kexec_load_disabled").strip() == "1"
+
+      with subtest("idle interactive shells time out"):
+          out = machine.succeed("bash -ic 'echo TMOUT=$TMOUT' 2>/dev/null")
+          assert "TMOUT=${toString canon.session.shellTimeoutSec}" in out, out
+          machine.fail("bash -ic 'TMOUT=0' 2>/dev/null")
+    '';
+}

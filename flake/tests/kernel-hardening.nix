@@ -1,0 +1,57 @@
+# Kernel hardening: every canonical sysctl is in effect at runtime, blacklisted modules can
+# neither be autoloaded nor loaded explicitly, and the hardening boot parameters are active.
+{ pkgs, complianceLib, ... }:
+complianceLib.mkComplianceTest {
+  name = "kernel-hardening";
+  controls = [
+    "nist-800-53/CM-6"
+    "nist-800-53/CM-7"
+    "nist-800-53/SC-5"
+    "nist-800-53/SC-39"
+    "nist-800-53/SI-16"
+    "disa-stig/V-268141"
+    "disa-stig/V-268147"
+    "disa-stig/V-268160"
+    "disa-stig/V-268161"
+    "pci-dss/2.2.1"
+    "pci-dss/2.2.4"
+    "pci-dss/2.2.6"
+  ];
+
+  nodes.machine = {
+    imports = [ ../modules/stig-baseline ];
+    compliance.stigBaseline.enable = true;
+  };
+
+  testScript =
+    { nodes, ... }:
+    ''
+      import json
+
+      sysctls = json.loads('${builtins.toJSON nodes.machine.compliance.canonical.kernel.sysctl}')
+      modules = json.loads('${builtins.toJSON nodes.machine.compliance.stigBaseline.blacklistedKernelModules}')
+
+      machine.wait_for_unit("multi-user.target")
+      machine.wait_for_unit("systemd-sysctl.service")
+
+      with subtest("canonical sysctls are in effect"):
+          for key, value in sysctls.items():
+              actual = machine.succeed(f"sysctl -n {key}").strip()
+              assert actual == str(value), f"{key}: expected {value}, got {actual}"
+
+      with subtest("blacklisted modules cannot be loaded"):
+          nixos_conf = machine.succeed("cat /etc/modprobe.d/nixos.conf")
+          for module in modules:
+              assert f"blacklist {module}" in nixos_conf, f"{module} is not blacklisted"
+              assert f"install {module} " in nixos_conf, f"{module} has no install override"
+              machine.fail(f"modprobe {module}")
+              loaded = module.replace("-", "_")
+              machine.fail(f"grep -q '^{loaded} ' /proc/modules")
+
+      with subtest("hardening boot parameters and kernel image protection are active"):
+          cmdline = machine.succeed("cat /proc/cmdline").split()
+          for param in ["slab_nomerge", "init_on_alloc=1", "page_alloc.shuffle=1", "vsyscall=none"]:
+              assert param in cmdline, f"{param} missing from the kernel command line"
+          assert machine.succeed("cat /proc/sys/kernel/kexec_load_disabled").strip() == "1"
+    '';
+}
