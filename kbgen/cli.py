@@ -17,7 +17,7 @@ from kbgen import __version__
 from kbgen.errors import KbgenError
 from kbgen.fix import plan_fixes, write_fixes
 from kbgen.output import FORMATS, Report
-from kbgen.project import AuditRun, audit, open_config
+from kbgen.project import Run, compile_project, open_config, run
 from kbgen.rules import REGISTRY, all_rules
 from kbgen.rules.base import REQUIRED_SECTIONS, Finding, Rule, Severity
 
@@ -48,6 +48,38 @@ def build_parser() -> argparse.ArgumentParser:
                               help="with --fix or --diff, also apply unsafe fixes")
     audit_parser.add_argument("--diff", action="store_true",
                               help="show the fixes as a unified diff; write nothing")
+
+    trace_parser = commands.add_parser(
+        "trace", help="check traceability: controls, Nix options, tests, registers",
+        description="Check that every control maps to a Nix option that exists in flake/ and "
+                    "to a test, and that the registers hold. Same formats and exit codes as "
+                    "audit.")
+    trace_parser.add_argument("vault", nargs="?", help="vault folder")
+    _add_run_options(trace_parser)
+    trace_parser.add_argument("--nix-parse", action="store_true",
+                              help="also parse every .nix file with nix-instantiate when it "
+                                   "is on PATH")
+
+    check_parser = commands.add_parser(
+        "check", help="the CI gate: audit and trace together",
+        description="Run the audit and trace rules together (and Nix's own parser when "
+                    "nix-instantiate is on PATH). Exit 0 only when nothing reaches --fail-on.")
+    check_parser.add_argument("vault", nargs="?", help="vault folder")
+    _add_run_options(check_parser)
+    check_parser.add_argument("--no-nix-parse", action="store_true",
+                              help="do not run nix-instantiate --parse")
+
+    export_parser = commands.add_parser(
+        "export", help="export the traceability matrix or graph",
+        description="Write the traceability matrix (per framework, with coverage figures) or "
+                    "the whole graph as JSON.")
+    export_parser.add_argument("what", choices=("matrix", "graph"))
+    export_parser.add_argument("--framework", help="one framework id (matrix only)")
+    export_parser.add_argument("--format", choices=("csv", "json", "md"), default="md",
+                               help="matrix format (default: md); the graph is always JSON")
+    export_parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
+    export_parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+    export_parser.add_argument("--vault", dest="vault_dir", help="vault folder")
 
     rule_parser = commands.add_parser("rule", help="explain one rule",
                                       description="Print a rule's documentation.")
@@ -93,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return _audit(args)
+        if args.command == "trace":
+            return _run(args, ("trace",), cross_check=args.nix_parse)
+        if args.command == "check":
+            return _run(args, ("audit", "trace"), cross_check=not args.no_nix_parse)
+        if args.command == "export":
+            return _export(args)
         if args.command == "rule":
             return _rule(args)
         if args.command == "rules":
@@ -131,30 +169,57 @@ def _source_line(run: AuditRun):
 
 
 def _audit(args: argparse.Namespace) -> int:
+    return _run(args, ("audit",))
+
+
+def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
+         cross_check: bool = False) -> int:
     config = open_config(args.vault, args.config, args.isolated)
-    run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs,
-                cache=_use_cache(args))
-    if args.fix or args.diff:
-        digests = {path: note.digest for path, note in run.vault.notes.items()}
-        plan = plan_fixes(run.findings, run.vault.root, digests, unsafe=args.unsafe_fixes)
+
+    def once() -> Run:
+        return run(config, commands=commands, select=args.select, ignore=args.ignore,
+                   jobs=args.jobs, cache=_use_cache(args), cross_check=cross_check)
+
+    result = once()
+    if getattr(args, "fix", False) or getattr(args, "diff", False):
+        digests = {path: note.digest for path, note in result.vault.notes.items()}
+        plan = plan_fixes(result.findings, result.vault.root, digests, unsafe=args.unsafe_fixes)
         if args.diff:
-            display = {p: run.vault.display_path(p) for p in plan.changed}
+            display = {p: result.vault.display_path(p) for p in plan.changed}
             sys.stdout.write(plan.diff(display))
             count = len(plan.applied)
             print(f"Would fix {count} finding{'s' if count != 1 else ''} in "
                   f"{len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
                   file=sys.stderr)
             return EXIT_FINDINGS if plan.changed else EXIT_OK
-        write_fixes(plan, run.vault.root)
+        write_fixes(plan, result.vault.root)
         if plan.changed:
             print(f"Fixed {len(plan.applied)} finding{'s' if len(plan.applied) != 1 else ''} "
                   f"in {len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
                   file=sys.stderr)
-            run = audit(config, select=args.select, ignore=args.ignore, jobs=args.jobs,
-                cache=_use_cache(args))
-    report = Report("audit", tuple(run.findings), tuple(run.rules), _source_line(run))
+            result = once()
+    name = commands[0] if len(commands) == 1 else "check"
+    report = Report(name, tuple(result.findings), tuple(result.rules), _source_line(result))
     _emit(FORMATS[args.format](report), args.output)
-    return _exit_code(run.findings, args.fail_on or config.fail_on, args.exit_zero)
+    return _exit_code(result.findings, args.fail_on or config.fail_on, args.exit_zero)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from kbgen.trace.exports import render_matrix
+    from kbgen.trace.frameworks import FRAMEWORKS
+    from kbgen.trace.graph import graph_document
+
+    config = open_config(args.vault_dir, args.config)
+    _vault, trace = compile_project(config, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
+    if args.what == "graph":
+        text = json.dumps(graph_document(trace.graph), indent=2, ensure_ascii=False) + "\n"
+    else:
+        if args.framework and args.framework not in FRAMEWORKS:
+            raise KbgenError(f"unknown framework {args.framework!r} (known: "
+                             f"{', '.join(FRAMEWORKS)})")
+        text = render_matrix(trace, args.format, args.framework)
+    _emit(text, args.output)
+    return EXIT_OK
 
 
 def _use_cache(args: argparse.Namespace) -> bool:

@@ -53,6 +53,28 @@ class Config:
     index_name: str = "_index.md"
     #: Folder (project-relative) for kbgen's caches.
     cache_dir: str = ".kbgen"
+
+    # -- traceability (vault-relative unless said otherwise) --
+    prd_dir: str = "prd"
+    policies_dir: str = "policies"
+    residual_risks: str = "registers/residual-risks.md"
+    resolved_settings: str = "registers/resolved-settings.yaml"
+    #: Project-relative module whose option declarations are the canonical values.
+    canonical_module: str = "flake/modules/canonical/default.nix"
+    #: Project-relative folder of the compliance tests.
+    tests_dir: str = "flake/tests"
+    #: Control-table column -> header names that mean it (compared ignoring case).
+    columns: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "control": ("Control", "Control ID", "Requirement ID", "Rule", "STIG ID"),
+        "title": ("Title", "Name"),
+        "layer": ("Layer",),
+        "requirement": ("Requirement", "Implementation", "Description"),
+        "options": ("Nix options", "Nix option", "Options", "Implementation options"),
+        "policy": ("Policy / risk", "Policy", "Residual risk", "Policy / residual risk"),
+        "tests": ("Tests", "Test"),
+    })
+    #: Framework id -> project-relative OSCAL catalog(s) that list its valid ids.
+    catalogs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: First folders of backticked paths that ``stale-file-reference`` checks.
     file_reference_roots: tuple[str, ...] = ("flake", "kbgen", "vault", "tests", "benchmarks",
                                              "site-overrides", "docs")

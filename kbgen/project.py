@@ -11,7 +11,14 @@ from kbgen.errors import KbgenError
 from kbgen.rules.base import Finding, Rule
 from kbgen.rules.context import Context, ProjectFiles
 from kbgen.rules.engine import run_rules, select_rules
-from kbgen.vault.compile import compile_vault
+from kbgen.nix.index import index_flake
+from kbgen.nix.model import FlakeIndex
+from kbgen.nix.nixparse import cross_check as nix_cross_check
+from kbgen.nix.nixparse import nix_instantiate_available
+from kbgen.trace.controls import extract_controls
+from kbgen.trace.model import TraceModel, control_targets, risk_targets
+from kbgen.trace.registers import extract_risks, read_settings
+from kbgen.vault.compile import link_vault, load_notes
 from kbgen.vault.model import Vault
 
 
@@ -51,17 +58,58 @@ def open_config(vault_arg: str | None = None, config_arg: str | None = None,
 
 
 @dataclass
-class AuditRun:
+class Run:
+    """One compiled project and the findings of the rules that ran over it."""
+
     vault: Vault
+    trace: TraceModel | None
     rules: list[Rule]
     findings: list[Finding]
 
 
+#: Kept for callers of the audit-only API.
+AuditRun = Run
+
+
+def compile_project(config: Config, *, jobs: int | None = None, cache: bool = True,
+                    flake: bool = True, cross_check: bool = False) -> tuple[Vault, TraceModel]:
+    """Load, parse, find controls and registers, resolve links, index the flake.
+
+    Controls and register rows are link targets, so they are extracted from the parsed
+    notes before links are resolved; nothing is read twice.
+    """
+    loaded = load_notes(config, jobs=jobs, cache=cache)
+    controls = extract_controls(loaded.notes, config)
+    risks = extract_risks(loaded.notes.get(config.residual_risks), config.residual_risks)
+    vault = link_vault(config, loaded, [*control_targets(controls), *risk_targets(risks)])
+    flake_index = FlakeIndex(files=())
+    errors: tuple = ()
+    if flake and config.flake_root.is_dir():
+        flake_index = index_flake(config.flake_root, config.project_root)
+        if cross_check and nix_instantiate_available():
+            paths = [config.project_root / f.path for f in flake_index.files]
+            errors = tuple(nix_cross_check(paths, config.project_root))
+    settings = read_settings(config.vault_root, config.resolved_settings)
+    trace = TraceModel(config, vault, controls, risks, settings, flake_index, errors)
+    return vault, trace
+
+
+def run(config: Config, *, commands: tuple[str, ...], select: tuple[str, ...] = (),
+        ignore: tuple[str, ...] = (), jobs: int | None = None, cache: bool = True,
+        cross_check: bool = False) -> Run:
+    """Compile the project and run the rules of ``commands`` (audit, trace or both)."""
+    rules = select_rules(config, commands=commands, select=select, ignore=ignore)
+    needs_flake = "trace" in commands
+    vault, trace = compile_project(config, jobs=jobs, cache=cache, flake=needs_flake,
+                                   cross_check=cross_check and needs_flake)
+    ctx = Context(vault=vault, config=config, files=ProjectFiles(config.project_root),
+                  trace=trace)
+    return Run(vault, trace, rules, run_rules(ctx, rules))
+
+
 def audit(config: Config, *, select: tuple[str, ...] = (),
           ignore: tuple[str, ...] = (), jobs: int | None = None,
-          cache: bool = True) -> AuditRun:
+          cache: bool = True) -> Run:
     """Compile the vault and run the selected audit rules over it."""
-    rules = select_rules(config, select=select, ignore=ignore)
-    vault = compile_vault(config, jobs=jobs, cache=cache)
-    ctx = Context(vault=vault, config=config, files=ProjectFiles(config.project_root))
-    return AuditRun(vault, rules, run_rules(ctx, rules))
+    return run(config, commands=("audit",), select=select, ignore=ignore, jobs=jobs,
+               cache=cache)

@@ -1,6 +1,15 @@
 """Every rule kbgen knows, registered on import (see :mod:`kbgen.rules.base`)."""
 
-from kbgen.rules import files, links, references, structure, suppressions  # noqa: F401
+from kbgen.rules import (  # noqa: F401
+    controls,
+    files,
+    flake,
+    links,
+    references,
+    registers,
+    structure,
+    suppressions,
+)
 from kbgen.rules.base import REGISTRY, Finding, Rule, Severity
 
 __all__ = ["REGISTRY", "Finding", "Rule", "Severity", "all_rules"]

@@ -9,13 +9,14 @@ come from a cache of earlier runs (``kbgen.vault.cache``).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 
 from kbgen.config import Config
-from kbgen.vault.files import FileProblem, discover, read_note
+from kbgen.vault.files import FileProblem, VaultFiles, discover, read_note
 from kbgen.vault.model import ResolvedLink, Target, Vault
 from kbgen.vault.parse import parse_note
 from kbgen.vault.cache import ParseCache
@@ -27,24 +28,46 @@ PARALLEL_THRESHOLD = 400
 
 
 
-def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]] = (),
-                  jobs: int | None = None, cache: bool = True) -> Vault:
+@dataclass(frozen=True)
+class LoadedNotes:
+    """Every note parsed, before links are resolved (controls are found in between)."""
+
+    files: VaultFiles
+    notes: MappingProxyType[str, Note]
+    problems: tuple[FileProblem, ...]
+
+
+def load_notes(config: Config, *, jobs: int | None = None, cache: bool = True) -> LoadedNotes:
     root = config.vault_root
     files = discover(root, config.exclude)
     parse_cache = ParseCache(config.project_root / config.cache_dir, root) if cache else None
     notes, problems = _parse_all(root, files.notes, jobs, parse_cache)
     if parse_cache is not None:
         parse_cache.save()
-    notes_map = MappingProxyType({note.path: note for note in notes})
-    resolver = Resolver(notes_map, files.attachments, files.folders,
+    return LoadedNotes(files, MappingProxyType({note.path: note for note in notes}),
+                       tuple(problems))
+
+
+def link_vault(config: Config, loaded: LoadedNotes,
+               extra_targets: Iterable[tuple[str, Target]] = ()) -> Vault:
+    """Resolve every link against the notes, attachments, folders and extra targets
+    (controls, register rows)."""
+    files, notes = loaded.files, loaded.notes
+    resolver = Resolver(notes, files.attachments, files.folders,
                         index_name=config.index_name, extra_targets=extra_targets)
     links = tuple(
         ResolvedLink(note.path, link, resolver.resolve(link, note))
-        for note in notes for link in note.links
+        for note in notes.values() for link in note.links
     )
-    return Vault(config=config, root=root, notes=notes_map, attachments=files.attachments,
-                 folders=files.folders, file_problems=files.problems + tuple(problems),
+    return Vault(config=config, root=files.root, notes=notes, attachments=files.attachments,
+                 folders=files.folders, file_problems=files.problems + loaded.problems,
                  links=links)
+
+
+def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]] = (),
+                  jobs: int | None = None, cache: bool = True) -> Vault:
+    """Load and link in one go (no controls or registers: see ``kbgen.project``)."""
+    return link_vault(config, load_notes(config, jobs=jobs, cache=cache), extra_targets)
 
 
 def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,

@@ -58,7 +58,7 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
     try:
         if "*" in fm:
             node = yaml.compose(fm, Loader=_Loader)
-            size = _expanded_size(node, {})
+            size = expanded_size(node, {})
             if size > MAX_EXPANDED_NODES:
                 return EMPTY, [Problem(
                     "frontmatter-yaml",
@@ -96,16 +96,16 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
     return MappingProxyType({str(k): v for k, v in data.items()}), problems
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     key = id(node)
     if key in memo:
         return memo[key]
     memo[key] = 1  # guards against recursive aliases
     total = 1
     if isinstance(node, yaml.SequenceNode):
-        total += sum(_expanded_size(child, memo) for child in node.value)
+        total += sum(expanded_size(child, memo) for child in node.value)
     elif isinstance(node, yaml.MappingNode):
-        total += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        total += sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
     memo[key] = total
     return total
 

@@ -18,6 +18,7 @@ from kbgen.vault import metadata
 from kbgen.vault.markdown import MAX_NESTING, make_parser, split_wikilink
 from kbgen.vault.records import (
     BlockId,
+    CodeBlock,
     CodeSpan,
     Heading,
     Link,
@@ -91,7 +92,8 @@ def parse_note(path: str, data: bytes) -> Note:
         body_line=fm_lines + 1, line_count=len(lines) - (1 if text.endswith("\n") else 0),
         headings=tuple(collector.headings), block_ids=tuple(collector.block_ids),
         links=tuple(collector.links), tags=tuple(collector.tags),
-        code_spans=tuple(collector.code_spans), tables=tuple(collector.tables),
+        code_spans=tuple(collector.code_spans), code_blocks=tuple(collector.code_blocks),
+        tables=tuple(collector.tables),
         suppressions=tuple(collector.suppressions), problems=tuple(problems),
         lines=tuple(lines), newline=newline, digest=digest,
     )
@@ -120,6 +122,7 @@ class _Collector:
         self.links: list[Link] = []
         self.tags: list[Tag] = []
         self.code_spans: list[CodeSpan] = []
+        self.code_blocks: list[CodeBlock] = []
         self.tables: list[Table] = []
         self.suppressions: list[Suppression] = []
         self.problems: list[Problem] = []
@@ -156,6 +159,9 @@ class _Collector:
                     bid = self.block_ids[-1]
                     self.block_ids[-1] = BlockId(bid.id, previous_block_line or bid.line,
                                                  bid.column)
+            elif kind in ("fence", "code_block"):
+                self.code_blocks.append(CodeBlock(token.info.strip(), token.content,
+                                                  token.map[0] + 1))
             elif kind in ("html_block",):
                 self._html(token.content, token.map[0] + 1, 1, own_line=True,
                            last_line=token.map[1])

@@ -66,6 +66,14 @@ class CodeSpan(NamedTuple):
     column: int
 
 
+class CodeBlock(NamedTuple):
+    """A fenced or indented code block (its first content line is ``line + 1`` when fenced)."""
+
+    info: str
+    text: str
+    line: int
+
+
 class Tag(NamedTuple):
     name: str
     line: int
@@ -133,6 +141,7 @@ class Note:
     links: tuple[Link, ...] = ()
     tags: tuple[Tag, ...] = ()
     code_spans: tuple[CodeSpan, ...] = ()
+    code_blocks: tuple[CodeBlock, ...] = ()
     tables: tuple[Table, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -175,19 +184,20 @@ def pack(note: Note) -> tuple:
     return (tuple(getattr(note, name) for name in _NOTE_FIELDS), dict(note.frontmatter),
             tuple(map(tuple, note.headings)), tuple(map(tuple, note.block_ids)),
             tuple(map(tuple, note.links)), tuple(map(tuple, note.tags)),
-            tuple(map(tuple, note.code_spans)), tables, tuple(map(tuple, note.suppressions)),
-            tuple(map(tuple, note.problems)), note.lines)
+            tuple(map(tuple, note.code_spans)), tuple(map(tuple, note.code_blocks)), tables,
+            tuple(map(tuple, note.suppressions)), tuple(map(tuple, note.problems)), note.lines)
 
 
 def unpack(packed: tuple) -> Note:
-    (scalars, front, headings, block_ids, links, tags, code_spans, tables, suppressions,
-     problems, lines) = packed
+    (scalars, front, headings, block_ids, links, tags, code_spans, code_blocks, tables,
+     suppressions, problems, lines) = packed
     path, title, body_line, line_count, newline, digest = scalars
     return Note(
         path=path, title=title, frontmatter=MappingProxyType(front), body_line=body_line,
         line_count=line_count, headings=tuple(map(Heading._make, headings)),
         block_ids=tuple(map(BlockId._make, block_ids)), links=tuple(map(Link._make, links)),
         tags=tuple(map(Tag._make, tags)), code_spans=tuple(map(CodeSpan._make, code_spans)),
+        code_blocks=tuple(map(CodeBlock._make, code_blocks)),
         tables=tuple(Table(tuple(map(TableCell._make, header)),
                            tuple(tuple(map(TableCell._make, row)) for row in rows),
                            line, counts, section)

@@ -1,0 +1,210 @@
+"""Controls, read from the control tables of PRD notes.
+
+A PRD is a note under ``prd-dir`` whose frontmatter names its framework::
+
+    framework: {id: nist-800-53, name: NIST SP 800-53 Rev. 5, version: "5.1.1"}
+
+A table is a control table when its header has a control column and a layer column
+(names configurable in ``[tool.kbgen] columns``). Every row becomes a
+:class:`Control`; what is wrong with a row becomes a :class:`TraceProblem`, never an
+exception. Everything comes from the already parsed note records: the PRD is not
+read again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kbgen.config import Config
+from kbgen.trace.frameworks import FRAMEWORKS
+from kbgen.vault.records import Note, Table, TableCell
+
+LAYERS = ("host", "hybrid", "org")
+#: What an option path looks like: dotted attribute names, ``<name>`` and quoted parts.
+OPTION_PATH = re.compile(r'[A-Za-z_][\w\'-]*(\.([\w\'-]+|<name>|\*|"[^"]+"))+')
+
+
+@dataclass(frozen=True, slots=True)
+class OptionRef:
+    path: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    framework: str
+    id: str
+    title: str
+    layer: str
+    requirement: str
+    options: tuple[OptionRef, ...]
+    #: Indexes into the PRD note's ``links`` of every link in the row.
+    links: tuple[int, ...]
+    note: str
+    line: int
+    column: int
+    #: The id as written in the table.
+    raw_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.framework}/{self.id}"
+
+    @property
+    def anchor(self) -> str:
+        """Stable anchor for the control (site pages, exports)."""
+        return re.sub(r"[^a-z0-9]+", "-", self.key.casefold()).strip("-")
+
+
+@dataclass(frozen=True, slots=True)
+class Prd:
+    note: str
+    framework: str
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceProblem:
+    """Something wrong in a PRD or register, reported by the trace rules."""
+
+    kind: str
+    message: str
+    #: Vault-relative note, or project-relative file with ``project=True``.
+    path: str
+    line: int
+    column: int = 1
+    project: bool = False
+
+
+@dataclass(frozen=True)
+class ControlSet:
+    prds: tuple[Prd, ...]
+    controls: tuple[Control, ...]
+    problems: tuple[TraceProblem, ...]
+
+    def by_key(self) -> dict[str, Control]:
+        return {c.key: c for c in self.controls}
+
+
+def _column_map(header: tuple[TableCell, ...], config: Config) -> dict[str, int]:
+    names = {cell.text.strip().casefold(): i for i, cell in enumerate(header)}
+    found = {}
+    for column, aliases in config.columns.items():
+        for alias in aliases:
+            if alias.casefold() in names:
+                found[column] = names[alias.casefold()]
+                break
+    return found
+
+
+def is_prd(note: Note, config: Config) -> bool:
+    return note.path.startswith(config.prd_dir.rstrip("/") + "/")
+
+
+def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
+    prds: list[Prd] = []
+    controls: list[Control] = []
+    problems: list[TraceProblem] = []
+    seen: dict[str, Control] = {}
+    for path, note in notes.items():
+        if not is_prd(note, config):
+            continue
+        framework_id = _framework_of(note, problems)
+        tables = [(t, _column_map(t.header, config)) for t in note.tables]
+        tables = [(t, cols) for t, cols in tables if "control" in cols and "layer" in cols]
+        if framework_id is None:
+            if tables and "framework" not in note.frontmatter:
+                problems.append(TraceProblem(
+                    "prd-framework", "PRD has control tables but no 'framework' in its "
+                    "frontmatter", path, 1))
+            continue
+        meta = note.frontmatter["framework"]
+        prds.append(Prd(path, framework_id, str(meta.get("name") or framework_id),
+                        str(meta.get("version") or "")))
+        for table, columns in tables:
+            for row, raw_count in zip(table.rows, table.raw_cell_counts, strict=False):
+                control = _row(note, framework_id, table, row, raw_count, columns, problems)
+                if control is None:
+                    continue
+                if control.key in seen:
+                    first = seen[control.key]
+                    problems.append(TraceProblem(
+                        "duplicate-id", f"{control.key} is defined twice (first at "
+                        f"{first.note}:{first.line})", path, control.line, control.column))
+                    continue
+                seen[control.key] = control
+                controls.append(control)
+    return ControlSet(tuple(prds), tuple(controls), tuple(problems))
+
+
+def _framework_of(note: Note, problems: list[TraceProblem]) -> str | None:
+    meta = note.frontmatter.get("framework")
+    if meta is None:
+        return None
+    framework_id = meta.get("id") if isinstance(meta, dict) else None
+    if not isinstance(framework_id, str) or framework_id not in FRAMEWORKS:
+        known = ", ".join(FRAMEWORKS)
+        problems.append(TraceProblem(
+            "prd-framework", f"frontmatter 'framework' must be a mapping whose id is one of: "
+            f"{known}", note.path, _frontmatter_line(note, "framework")))
+        return None
+    return framework_id
+
+
+def _frontmatter_line(note: Note, key: str) -> int:
+    for number, text in enumerate(note.lines[:note.body_line], start=1):
+        if text.startswith(f"{key}:"):
+            return number
+    return 1
+
+
+def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...],
+         raw_count: int, columns: dict[str, int], problems: list[TraceProblem]
+         ) -> Control | None:
+    id_cell = row[columns["control"]]
+    line, column = id_cell.line, id_cell.column
+    if raw_count != len(table.header):
+        problems.append(TraceProblem(
+            "malformed-row", f"row has {raw_count} cells, the header has "
+            f"{len(table.header)}", note.path, line, 1))
+    raw_id = id_cell.text.strip()
+    if not raw_id:
+        problems.append(TraceProblem("malformed-row", "row has no control id", note.path, line,
+                                     column))
+        return None
+    framework = FRAMEWORKS[framework_id]
+    control_id = framework.canonical(_plain(raw_id))
+    if control_id is None:
+        problems.append(TraceProblem(
+            "invalid-id", f"{raw_id!r} is not a {framework.name} id (expected something like "
+            f"{framework.example})", note.path, line, column))
+        return None
+
+    def text(name: str) -> str:
+        index = columns.get(name)
+        return row[index].text.strip() if index is not None and index < len(row) else ""
+
+    layer = text("layer").casefold()
+    if layer not in LAYERS:
+        problems.append(TraceProblem(
+            "malformed-row", f"{framework_id}/{control_id}: layer must be host, hybrid or org, "
+            f"not {text('layer')!r}", note.path, line, row[columns['layer']].column))
+        layer = "host" if not layer else layer
+    options = []
+    if "options" in columns:
+        cell = row[columns["options"]]
+        for index in cell.code_spans:
+            span = note.code_spans[index]
+            options.append(OptionRef(span.text.strip(), span.line, span.column))
+    links = tuple(i for cell in row for i in cell.links)
+    return Control(framework_id, control_id, text("title"), layer, text("requirement"),
+                   tuple(options), links, note.path, line, column, raw_id)
+
+
+def _plain(text: str) -> str:
+    """An id cell may carry Markdown emphasis or a code span: keep the id itself."""
+    return text.strip().strip("*_`").strip()

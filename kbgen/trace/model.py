@@ -1,0 +1,157 @@
+"""The traceability model: controls, the flake index, tests, registers, in one graph.
+
+Built once per run from the already compiled vault (see ``kbgen.project``); the
+trace rules, the exports and the site only look things up here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from kbgen.config import Config
+from kbgen.nix.model import ComplianceTest, FlakeIndex, NixParseError
+from kbgen.trace.controls import Control, ControlSet
+from kbgen.trace.frameworks import FRAMEWORKS, split_key
+from kbgen.trace.registers import ResolvedSettings, RiskRegister, RiskRow
+from kbgen.vault.model import Target, Vault
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+#: Edge kinds of the traceability graph and their names read backwards.
+EDGE_KINDS = {
+    "implemented-by": "implements",       # control -> option
+    "declared-in": "declares",            # option -> file
+    "defined-in": "defines",              # option -> file
+    "verified-by": "verifies",            # control -> test
+    "accepted-as": "accepts",             # control -> risk
+    "governed-by": "governs",             # control -> policy note
+    "mentions": "mentioned-by",           # note -> control (or risk)
+    "pins": "pinned-by",                  # setting -> option
+    "defined-by": "defines-control",      # control -> PRD note
+}
+
+STATUSES = ("tested", "untested", "unmapped", "accepted-risk", "policy")
+
+
+@dataclass(frozen=True)
+class TraceModel:
+    config: Config
+    vault: Vault
+    controls: ControlSet
+    risks: RiskRegister
+    settings: ResolvedSettings
+    flake: FlakeIndex
+    #: Errors from ``nix-instantiate --parse`` when it was run.
+    cross_check: tuple[NixParseError, ...] = ()
+
+    # -- lookups ----------------------------------------------------------------------
+
+    @cached_property
+    def control_by_key(self) -> dict[str, Control]:
+        return self.controls.by_key()
+
+    @cached_property
+    def risk_by_id(self) -> dict[str, RiskRow]:
+        return {row.id: row for row in self.risks.rows}
+
+    def canonical_control(self, key: str) -> Control | None:
+        """The control a ``framework/ID`` string names, normalising the id."""
+        parts = split_key(key)
+        if parts is None:
+            return None
+        framework, raw = parts
+        canonical = FRAMEWORKS[framework].canonical(raw)
+        return self.control_by_key.get(f"{framework}/{canonical}") if canonical else None
+
+    @cached_property
+    def tests(self) -> tuple[ComplianceTest, ...]:
+        return self.flake.tests
+
+    @cached_property
+    def tests_by_control(self) -> dict[str, tuple[ComplianceTest, ...]]:
+        found: dict[str, list[ComplianceTest]] = defaultdict(list)
+        for test in self.tests:
+            for key in test.controls:
+                control = self.canonical_control(key)
+                if control is not None:
+                    found[control.key].append(test)
+        return {k: tuple(v) for k, v in found.items()}
+
+    def option_exists(self, path: str) -> bool:
+        """Declared or defined by the flake itself (settings made only inside test nodes
+        do not implement anything)."""
+        return self.flake.is_defined_or_declared(path, include_tests=False)
+
+    def row_targets(self, control: Control) -> list[Target]:
+        """What the links in a control's row resolve to."""
+        note = self.vault.notes[control.note]
+        by_link = self._resolved_by_note.get(control.note, {})
+        return [by_link[i] for i in control.links if i in by_link and i < len(note.links)]
+
+    @cached_property
+    def _resolved_by_note(self) -> dict[str, dict[int, Target]]:
+        found: dict[str, dict[int, Target]] = defaultdict(dict)
+        counters: dict[str, int] = defaultdict(int)
+        for resolved in self.vault.links:
+            index = counters[resolved.source]
+            counters[resolved.source] += 1
+            if resolved.resolution.ok and resolved.resolution.target is not None:
+                found[resolved.source][index] = resolved.resolution.target
+        return found
+
+    def policies_of(self, control: Control) -> list[str]:
+        prefix = self.config.policies_dir.rstrip("/") + "/"
+        return sorted({t.note for t in self.row_targets(control)
+                       if t.kind == "note" and t.note and t.note.startswith(prefix)})
+
+    def risks_of(self, control: Control) -> list[str]:
+        return sorted({t.key for t in self.row_targets(control) if t.kind == "risk"})
+
+    def valid_options(self, control: Control) -> list[str]:
+        return [o.path for o in control.options if self.option_exists(o.path)]
+
+    def status(self, control: Control) -> str:
+        """tested, untested, unmapped, accepted-risk or policy (see :data:`STATUSES`)."""
+        if control.layer in ("host", "hybrid"):
+            if not self.valid_options(control):
+                return "accepted-risk" if self.risks_of(control) else "unmapped"
+            return "tested" if self.tests_by_control.get(control.key) else "untested"
+        if self.risks_of(control):
+            return "accepted-risk"
+        return "policy" if self.policies_of(control) else "unmapped"
+
+    @cached_property
+    def mentions(self) -> dict[str, tuple[str, ...]]:
+        """Control or risk key -> notes (other than the defining one) that link to it."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for resolved in self.vault.links:
+            target = resolved.resolution.target
+            if resolved.resolution.ok and target is not None and \
+                    target.kind in ("control", "risk") and resolved.source != target.note:
+                found[target.key].add(resolved.source)
+        return {k: tuple(sorted(v)) for k, v in found.items()}
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        from kbgen.trace.graph import build_trace_graph
+
+        return build_trace_graph(self)
+
+
+def control_targets(controls: ControlSet) -> list[tuple[str, Target]]:
+    """Link keys for every control: ``framework/ID`` always, the bare ``ID`` too (it
+    resolves only when no other framework or note shares it)."""
+    targets = []
+    for control in controls.controls:
+        target = Target("control", control.key, control.note, control.anchor)
+        targets.append((control.key, target))
+        targets.append((control.id, target))
+    return targets
+
+
+def risk_targets(risks: RiskRegister) -> list[tuple[str, Target]]:
+    return [(row.id, Target("risk", row.id, row.note, row.anchor)) for row in risks.rows]
