@@ -1,0 +1,64 @@
+"""Every trace rule against a tiny project that triggers it and one that does not.
+
+``tests/fixtures/trace/base`` is a complete, clean project (a PRD, a policy, the two
+registers, a canonical module, a module and a compliance test). Each
+``<CODE>-<name>/trigger`` folder holds only the files that differ from it; the
+findings must equal ``expected.txt``. ``clean`` (the base, plus an optional
+``clean`` overlay showing the near miss) must produce none.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kbgen.rules import all_rules
+from tests.conftest import FIXTURES
+
+TRACE = FIXTURES / "trace"
+CASES = sorted(p for p in TRACE.iterdir() if p.is_dir() and p.name != "base")
+
+
+def project(tmp_path: Path, *overlays: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(TRACE / "base", root)
+    for overlay in overlays:
+        if overlay.is_dir():
+            shutil.copytree(overlay, root, dirs_exist_ok=True)
+    (root / "pyproject.toml").write_text("[tool.kbgen]\n")
+    return root
+
+
+def findings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if ": TR" in line or ": KB" in line]
+
+
+def test_base_project_is_clean_for_every_rule(tmp_path, kbgen, monkeypatch):
+    monkeypatch.chdir(project(tmp_path))
+    code, out, _ = kbgen("check", "--fail-on", "info", "--no-nix-parse")
+    assert findings(out) == [], out
+    assert code == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_trigger(case, tmp_path, kbgen, monkeypatch):
+    monkeypatch.chdir(project(tmp_path, case / "trigger"))
+    code, out, _ = kbgen("trace", "--select", case.name.split("-", 1)[0], "--fail-on", "info")
+    expected = (case / "expected.txt").read_text(encoding="utf-8").splitlines()
+    assert findings(out) == expected
+    assert code == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_clean(case, tmp_path, kbgen, monkeypatch):
+    monkeypatch.chdir(project(tmp_path, case / "clean"))
+    code, out, _ = kbgen("trace", "--select", case.name.split("-", 1)[0], "--fail-on", "info")
+    assert findings(out) == []
+    assert code == 0
+
+
+def test_every_trace_rule_has_a_fixture():
+    covered = {p.name.split("-", 1)[0] for p in CASES}
+    assert {r.code for r in all_rules() if r.command == "trace"} == covered
