@@ -129,3 +129,65 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# -- traceability: PRDs and a synthetic flake ------------------------------------------
+
+FAMILIES = ("AC AT AU CA CM CP IA IR MA MP PE PL PM PS PT RA SA SC SI SR").split()
+
+
+def generate_trace(out: Path, controls: int = 5000, nix_files: int = 500, seed: int = 1,
+                   options_per_module: int = 8) -> None:
+    """Write ``OUT/vault/prd/*.md`` (``controls`` NIST-style controls in PRDs of 500
+    rows), ``OUT/flake/modules/m*.nix`` and ``OUT/flake/tests/t*.nix`` (one test per
+    ten modules), plus minimal registers, so that ``kbgen trace`` has real work."""
+    rng = random.Random(seed)
+    modules = max(1, nix_files - nix_files // 10)
+    tests = nix_files - modules
+    ids = [f"{FAMILIES[i % 20]}-{1 + (i // 20) % 99}({1 + i // 1980})" for i in range(controls)]
+    # Each control is implemented by one module; the module's test names it.
+    owner = [rng.randrange(modules) for _ in ids]
+    flake = out / "flake"
+    (flake / "modules").mkdir(parents=True, exist_ok=True)
+    (flake / "tests").mkdir(parents=True, exist_ok=True)
+    for m in range(modules):
+        options = "\n".join(
+            f"    opt{j} = lib.mkOption {{ type = lib.types.int; default = {j}; "
+            f"description = \"Option {j}.\"; }};" for j in range(options_per_module))
+        settings = "\n".join(f"      settings.Key{j} = cfg.opt{j};" for j in range(3))
+        (flake / "modules" / f"m{m:04d}.nix").write_text(
+            f"{{ config, lib, pkgs, ... }}:\nlet\n  cfg = config.compliance.m{m:04d};\nin\n{{\n"
+            f"  options.compliance.m{m:04d} = {{\n    enable = lib.mkEnableOption \"module {m}\";\n"
+            f"{options}\n  }};\n  config = lib.mkIf cfg.enable (lib.mkMerge [\n    {{\n"
+            f"      services.svc{m:04d} = {{\n        enable = true;\n{settings}\n      }};\n"
+            f"    }}\n    {{ systemd.services.svc{m:04d}.serviceConfig.ExecStart = "
+            f"\"${{pkgs.coreutils}}/bin/true\"; }}\n  ]);\n}}\n", encoding="utf-8")
+    for t in range(tests):
+        covered = [m for m in range(modules) if m % max(tests, 1) == t]
+        named = " ".join(f'"nist-800-53/{ids[i]}"' for i in range(controls) if owner[i] in covered)
+        sets = "\n".join(f"      compliance.m{m:04d}.enable = true;" for m in covered)
+        (flake / "tests" / f"t{t:03d}.nix").write_text(
+            f"{{ complianceLib, ... }}:\ncomplianceLib.mkComplianceTest {{\n  name = \"t{t:03d}\";\n"
+            f"  controls = [ {named} ];\n  nodes.machine = {{ ... }}: {{\n{sets}\n  }};\n"
+            f"  testScript = ''\n    machine.wait_for_unit(\"multi-user.target\")\n"
+            f"    machine.succeed(\"true\")\n  '';\n}}\n", encoding="utf-8")
+    prd_dir = out / "vault" / "prd"
+    prd_dir.mkdir(parents=True, exist_ok=True)
+    for chunk in range(0, controls, 500):
+        rows = []
+        for i in range(chunk, min(chunk + 500, controls)):
+            m = owner[i]
+            rows.append(f"| {ids[i]} | Control {i} {_words(rng, 2)} | host | {_words(rng, 10)} | "
+                        f"`compliance.m{m:04d}.enable` `services.svc{m:04d}.settings.Key1` | |")
+        (prd_dir / f"prd-{chunk // 500:02d}.md").write_text(
+            f"---\ntitle: Synthetic PRD {chunk // 500}\nframework: {{id: nist-800-53, "
+            f"name: NIST SP 800-53 Rev. 5, version: \"5.1.1\"}}\n---\n\n# Synthetic PRD\n\n"
+            "| Control | Title | Layer | Requirement | Nix options | Policy / risk |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    registers = out / "vault" / "registers"
+    registers.mkdir(parents=True, exist_ok=True)
+    (registers / "residual-risks.md").write_text(
+        "# Residual risks\n\n| ID | Risk | Source | Why infrastructure cannot fully mitigate | "
+        "What would change the answer | Acceptance / mitigation |\n|---|---|---|---|---|---|\n"
+        f"| RR-01 | Example | [[nist-800-53/{ids[0]}]] | x | y | z |\n", encoding="utf-8")
+    (registers / "resolved-settings.yaml").write_text("settings: []\n", encoding="utf-8")

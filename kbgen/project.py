@@ -16,6 +16,7 @@ from kbgen.nix.model import FlakeIndex
 from kbgen.nix.nixparse import cross_check as nix_cross_check
 from kbgen.nix.nixparse import nix_instantiate_available
 from kbgen.trace.controls import extract_controls
+from kbgen.trace.frameworks import FRAMEWORKS
 from kbgen.trace.model import TraceModel, control_targets, risk_targets
 from kbgen.trace.registers import extract_risks, read_settings
 from kbgen.vault.compile import link_vault, load_notes
@@ -81,7 +82,8 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
     loaded = load_notes(config, jobs=jobs, cache=cache)
     controls = extract_controls(loaded.notes, config)
     risks = extract_risks(loaded.notes.get(config.residual_risks), config.residual_risks)
-    vault = link_vault(config, loaded, [*control_targets(controls), *risk_targets(risks)])
+    vault = link_vault(config, loaded, [*control_targets(controls), *risk_targets(risks)],
+                       prefix_nouns=dict.fromkeys(FRAMEWORKS, "control"))
     flake_index = FlakeIndex(files=())
     errors: tuple = ()
     if flake and config.flake_root.is_dir():

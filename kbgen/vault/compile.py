@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
@@ -49,12 +49,14 @@ def load_notes(config: Config, *, jobs: int | None = None, cache: bool = True) -
 
 
 def link_vault(config: Config, loaded: LoadedNotes,
-               extra_targets: Iterable[tuple[str, Target]] = ()) -> Vault:
+               extra_targets: Iterable[tuple[str, Target]] = (),
+               prefix_nouns: Mapping[str, str] | None = None) -> Vault:
     """Resolve every link against the notes, attachments, folders and extra targets
-    (controls, register rows)."""
+    (controls, register rows); ``prefix_nouns`` names what a missing ``prefix/x`` is."""
     files, notes = loaded.files, loaded.notes
     resolver = Resolver(notes, files.attachments, files.folders,
-                        index_name=config.index_name, extra_targets=extra_targets)
+                        index_name=config.index_name, extra_targets=extra_targets,
+                        prefix_nouns=prefix_nouns)
     links = tuple(
         ResolvedLink(note.path, link, resolver.resolve(link, note))
         for note in notes.values() for link in note.links

@@ -28,7 +28,8 @@ class Resolver:
 
     def __init__(self, notes: Mapping[str, Note], attachments: Iterable[str],
                  folders: Iterable[str], *, index_name: str = "_index.md",
-                 extra_targets: Iterable[tuple[str, Target]] = ()) -> None:
+                 extra_targets: Iterable[tuple[str, Target]] = (),
+                 prefix_nouns: Mapping[str, str] | None = None) -> None:
         self.notes = notes
         self.index_name = index_name
         self._by_path: dict[str, list[str]] = defaultdict(list)
@@ -50,6 +51,8 @@ class Resolver:
         self._attachment_by_suffix = _suffix_index(self.attachments)
         self.folders = frozenset(folders)
         self._folder_by_suffix = _suffix_index(self.folders)
+        #: "nist-800-53" -> "control": what to call a missing ``prefix/...`` target.
+        self._prefix_nouns = dict(prefix_nouns or {})
         self._near: dict[str, set[str]] | None = None  # built on the first broken link
         self._headings: dict[str, dict[str, Heading]] = {}
         self._extra: dict[str, list[Target]] = defaultdict(list)
@@ -168,6 +171,8 @@ class Resolver:
             names = tuple(sorted(t.key for t in unique))
             return Resolution("ambiguous", candidates=names,
                               detail=f"{len(names)} candidates: {', '.join(names)}")
+        if noun == "note" and "/" in written:
+            noun = self._prefix_nouns.get(written.split("/", 1)[0], noun)
         return Resolution("broken", candidates=self._closest(written, noun),
                           detail=f"no {noun} named {written!r}")
 
