@@ -81,6 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
     export_parser.add_argument("--vault", dest="vault_dir", help="vault folder")
 
+    build_parser_ = commands.add_parser(
+        "build", help="build the site (runs the gate first)",
+        description="Run kbgen check, compile vault/ and flake/ into Markdown under "
+                    "build/docs/ and render it with MkDocs into site/. Fails (exit 1) when "
+                    "check reports errors, or warnings with --strict; a failed build leaves "
+                    "the previous site untouched.")
+    build_parser_.add_argument("--strict", action="store_true",
+                               help="fail on warnings and on unresolved links too")
+    build_parser_.add_argument("--markdown-only", action="store_true",
+                               help="write the Markdown tree only (for another renderer)")
+    build_parser_.add_argument("--site-dir", help="where to write the site (default: site/)")
+    build_parser_.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+
+    serve_parser = commands.add_parser(
+        "serve", help="serve the site and rebuild when a note or .nix file changes",
+        description="Serve the site on localhost (mkdocs serve with the kbgen plugin).")
+    serve_parser.add_argument("--dev-addr", default="127.0.0.1:8000",
+                              help="address to serve on (default: 127.0.0.1:8000)")
+
     rule_parser = commands.add_parser("rule", help="explain one rule",
                                       description="Print a rule's documentation.")
     rule_parser.add_argument("rule", help="rule code (KB101) or name (broken-wikilink)")
@@ -131,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, ("audit", "trace"), cross_check=not args.no_nix_parse)
         if args.command == "export":
             return _export(args)
+        if args.command == "build":
+            return _build(args)
+        if args.command == "serve":
+            return _serve(args)
         if args.command == "rule":
             return _rule(args)
         if args.command == "rules":
@@ -202,6 +225,35 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
     report = Report(name, tuple(result.findings), tuple(result.rules), _source_line(result))
     _emit(FORMATS[args.format](report), args.output)
     return _exit_code(result.findings, args.fail_on or config.fail_on, args.exit_zero)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from kbgen.site.build import build_site
+
+    result = build_site(None, args.config, strict=args.strict, markdown_only=args.markdown_only,
+                        site_dir=args.site_dir, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
+    if result.blocking:
+        report = Report("check", tuple(result.blocking), tuple(result.run.rules),
+                        _source_line(result.run))
+        sys.stdout.write(FORMATS["concise"](report))
+        print("kbgen: build stopped: fix the findings above (the previous site is untouched)",
+              file=sys.stderr)
+        return EXIT_FINDINGS
+    pages = len(result.tree.pages) if result.tree else 0
+    where = "build/docs" if args.markdown_only else (args.site_dir or "site")
+    print(f"Built {pages} pages into {where}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from mkdocs.commands.serve import serve
+    except ImportError as exc:
+        raise KbgenError("MkDocs is not installed (pip install 'kbgen[site]')") from exc
+    config = open_config(None)
+    serve(config_file=str(config.project_root / "mkdocs.yml"), dev_addr=args.dev_addr,
+          livereload=True)
+    return EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:

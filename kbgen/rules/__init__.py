@@ -5,6 +5,7 @@ from kbgen.rules import (  # noqa: F401
     files,
     flake,
     links,
+    macros,
     references,
     registers,
     structure,

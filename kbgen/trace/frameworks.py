@@ -71,7 +71,7 @@ FRAMEWORKS: dict[str, Framework] = {f.id: f for f in (
               re.compile(r"(AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|SR)"
                          r"-\d{1,2}(\(\d{1,2}\))?"), _nist, "AC-6(9)"),
     Framework("hipaa", "HIPAA Security Rule",
-              re.compile(r"§164\.3(0[2-9]|1[0-8])(\([a-z0-9]{1,4}\)){0,4}"), _hipaa,
+              re.compile(r"§164\.3(0[2-9]|1[0-8])(\([a-zA-Z0-9]{1,4}\)){0,5}"), _hipaa,
               "§164.312(a)(2)(iv)"),
     Framework("pci-dss", "PCI DSS v4.0",
               re.compile(r"(A[1-3]\.)?\d{1,2}(\.\d{1,2}){0,3}"), _upper, "8.3.6"),

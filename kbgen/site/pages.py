@@ -1,0 +1,315 @@
+"""Generated pages: frameworks, controls, options, tests, sources, registers, dashboard.
+
+Each function returns ``{page path: Markdown}``. Every piece of text that comes from
+a note, a PRD or the flake goes through :func:`escape_text`, so a title such as
+``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from kbgen.rules.base import Finding
+from kbgen.site import charts, paths
+from kbgen.site.render import PageContext, backlinks_section, escape_text, frontmatter
+from kbgen.trace.controls import Control
+from kbgen.trace.exports import coverage, matrix_rows
+from kbgen.trace.model import STATUSES
+
+STATUS_LABEL = {"tested": "tested", "untested": "untested", "unmapped": "unmapped",
+                "accepted-risk": "accepted risk", "policy": "policy"}
+
+
+def badge(status: str) -> str:
+    return f'<span class="kb-badge kb-{status}">{STATUS_LABEL.get(status, status)}</span>'
+
+
+def _link(from_page: str, to_page: str, text: str, anchor: str | None = None) -> str:
+    return f"[{text}]({paths.relative(from_page, to_page, anchor)})"
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def framework_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    pages: dict[str, str] = {}
+    figures = {c.framework: c for c in coverage(trace)}
+    for prd in trace.controls.prds:
+        page = paths.framework_page(prd.framework)
+        figure = figures[prd.framework]
+        rows = [r for r in matrix_rows(trace, prd.framework)]
+        lines = [frontmatter(f"{prd.name} traceability",
+                             f"Controls of {prd.name}, their options, tests and status."),
+                 f"# {escape_text(prd.name)} traceability", "",
+                 f"Version {escape_text(prd.version)} · requirements in "
+                 f"{_link(page, ctx.page_of_note(prd.note), 'the PRD')} · "
+                 f"{figure.total} controls, {figure.percent_covered:.0f}% covered "
+                 "(tested, governed by a policy or accepted as a residual risk).", "",
+                 charts.status_bar(figure.by_status), "",
+                 "| Control | Title | Layer | Status | Options | Tests |",
+                 "|---|---|---|---|---|---|"]
+        for row in rows:
+            key = f"{row['framework']}/{row['control']}"
+            control_link = _link(page, paths.control_page(key), escape_text(row["control"]))
+            options = ", ".join(_link(page, paths.option_page(o), _code(o))
+                                for o in row["options"])
+            if row["missing_options"]:
+                options += " " + ", ".join(f'<span class="kb-broken">{escape_text(o)}</span>'
+                                           for o in row["missing_options"])
+            tests = ", ".join(_link(page, paths.test_page(t), escape_text(t))
+                              for t in row["tests"])
+            lines.append(f"| {control_link} | {escape_text(row['title'])} | {row['layer']} | "
+                         f"{badge(row['status'])} | {options} | {tests} |")
+        pages[page] = "\n".join(lines) + "\n"
+    return pages
+
+
+def control_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    pages = {}
+    names = {p.framework: p.name for p in trace.controls.prds}
+    for control in trace.controls.controls:
+        page = paths.control_page(control.key)
+        pages[page] = _control_page(ctx, control, page, names[control.framework])
+    return pages
+
+
+def _control_page(ctx: PageContext, control: Control, page: str, framework_name: str) -> str:
+    trace = ctx.trace
+    status = trace.status(control)
+    lines = [frontmatter(f"{control.id} {control.title}",
+                         f"{framework_name} {control.id}: {control.title}"),
+             f"# {escape_text(control.id)} {escape_text(control.title)}", "",
+             f"{badge(status)} · {_link(page, paths.framework_page(control.framework), escape_text(framework_name))}"
+             f" · layer **{control.layer}** · defined in "
+             f"{_link(page, ctx.page_of_note(control.note), escape_text(control.note))}", "",
+             "## Requirement", "", escape_text(control.requirement) or "_(none written)_", ""]
+    lines += ["## Implemented by", ""]
+    if control.options:
+        for option in control.options:
+            exists = trace.option_exists(option.path)
+            if not exists:
+                lines.append(f'- <span class="kb-broken">{escape_text(option.path)}</span> '
+                             "(not declared or defined in the flake)")
+                continue
+            where = _option_locations(ctx, option.path, page)
+            lines.append(f"- {_link(page, paths.option_page(option.path), _code(option.path))}"
+                         + (f" — {where}" if where else ""))
+    else:
+        lines.append("_No Nix option (organisational control)._")
+    lines += ["", "## Verified by", ""]
+    tests = trace.tests_by_control.get(control.key, ())
+    lines += [f"- {_link(page, paths.test_page(t.name), escape_text(t.name))} "
+              f"({t.assertions} assertions, "
+              f"{_link(page, paths.source_page(t.pos.file), escape_text(f'{t.pos.file}:{t.pos.line}'), paths.source_anchor(t.pos.line))})"
+              for t in tests] or ["_No compliance test names this control._"]
+    policies, risks = trace.policies_of(control), trace.risks_of(control)
+    if policies or risks:
+        lines += ["", "## Policy and residual risk", ""]
+        lines += [f"- {_link(page, ctx.page_of_note(p), escape_text(ctx.vault.notes[p].title))}"
+                  for p in policies]
+        for risk in risks:
+            row = trace.risk_by_id.get(risk)
+            title = f"{risk}: {row.title}" if row else risk
+            lines.append(f"- {_link(page, ctx.page_of_note(trace.risks.path), escape_text(title), risk.casefold())}")
+    mentions = [n for n in trace.mentions.get(control.key, ()) if n != control.note]
+    return "\n".join(lines) + "\n" + backlinks_section(ctx, page, mentions)
+
+
+def _option_locations(ctx: PageContext, path: str, page: str) -> str:
+    flake = ctx.trace.flake
+    places = [(d.pos.file, d.pos.line, "declared") for d in flake.declared(path)]
+    places += [(d.pos.file, d.pos.line, "set") for d in flake.defined(path) if d.test is None]
+    shown = []
+    for file, line, verb in sorted(set(places))[:3]:
+        shown.append(f"{verb} in " + _link(page, paths.source_page(file),
+                                           escape_text(f"{file}:{line}"),
+                                           paths.source_anchor(line)))
+    return ", ".join(shown)
+
+
+def option_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    cited: dict[str, list[Control]] = defaultdict(list)
+    for control in trace.controls.controls:
+        for option in control.options:
+            if trace.option_exists(option.path):
+                cited[option.path].append(control)
+    for setting in trace.settings.settings:
+        cited.setdefault(setting.canonical_path, [])
+    pages = {}
+    for path, controls in sorted(cited.items()):
+        page = paths.option_page(path)
+        flake = trace.flake
+        lines = [frontmatter(path, f"Nix option {path}: where it is declared and set, and the "
+                                   "controls it implements."),
+                 f"# `{path}`", ""]
+        declared = flake.declared(path)
+        if declared:
+            d = declared[0]
+            lines += ["| | |", "|---|---|",
+                      f"| Declared | {_link(page, paths.source_page(d.pos.file), escape_text(f'{d.pos.file}:{d.pos.line}'), paths.source_anchor(d.pos.line))} |",
+                      f"| Type | {_code(d.type_text or '?')} |",
+                      f"| Default | {_code(json.dumps(d.default)) if d.default_is_literal else _code(d.default_text or 'none')} |"]
+            if d.description:
+                lines.append(f"| Description | {escape_text(d.description)} |")
+            lines.append("")
+        definitions = [d for d in flake.defined(path) if d.test is None]
+        if definitions:
+            lines += ["## Set in", "", "| Where | Value | Priority |", "|---|---|---|"]
+            for d in definitions:
+                value = json.dumps(d.value) if d.value_is_literal else d.value_text
+                lines.append(f"| {_link(page, paths.source_page(d.pos.file), escape_text(f'{d.pos.file}:{d.pos.line}'), paths.source_anchor(d.pos.line))} "
+                             f"| {_code(value[:120])} | {d.priority or 'normal'} |")
+            lines.append("")
+        lines += ["## Controls", ""]
+        lines += [f"- {_link(page, paths.control_page(c.key), escape_text(f'{c.framework}/{c.id}'))} "
+                  f"{escape_text(c.title)}" for c in controls] or ["_No control cites it._"]
+        pinned = [s for s in trace.settings.settings if s.canonical_path == path]
+        if pinned:
+            lines += ["", "## Resolved setting", ""]
+            lines += [f"- {_link(page, paths.GENERATED + '/settings.md', escape_text(s.title), s.id)}"
+                      for s in pinned]
+        pages[page] = "\n".join(lines) + "\n"
+    return pages
+
+
+def test_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    pages = {}
+    for test in trace.tests:
+        page = paths.test_page(test.name)
+        lines = [frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
+                 f"# Test `{test.name}`", "",
+                 f"Defined in {_link(page, paths.source_page(test.pos.file), escape_text(f'{test.pos.file}:{test.pos.line}'), paths.source_anchor(test.pos.line))}"
+                 f" · {test.assertions} assertions · nodes: "
+                 f"{', '.join(escape_text(n) for n in test.node_names) or '?'}", "",
+                 "## Controls it verifies", ""]
+        for key in test.controls:
+            control = trace.canonical_control(key)
+            lines.append(f"- {_link(page, paths.control_page(control.key), escape_text(key))} "
+                         f"{escape_text(control.title)}" if control else
+                         f'- <span class="kb-broken">{escape_text(key)}</span> (no such control)')
+        lines += ["", "## Options its nodes set", ""]
+        lines += [f"- {_code(o)}" for o in test.options_set] or ["_none_"]
+        pages[page] = "\n".join(lines) + "\n"
+    return pages
+
+
+def source_pages(ctx: PageContext) -> dict[str, str]:
+    """Every Nix file of the flake as a page with numbered, linkable lines."""
+    pages = {}
+    root = ctx.vault.config.project_root
+    for nix_file in ctx.trace.flake.files:
+        page = paths.source_page(nix_file.path)
+        try:
+            text = (root / nix_file.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        fence = "````" if "```" in text else "```"
+        pages[page] = (frontmatter(nix_file.path, f"Source of {nix_file.path}.",
+                                   ["search:", "  exclude: true"])
+                       + f"# `{nix_file.path}`\n\n{fence}nix linenums=\"1\"\n{text}"
+                       + ("" if text.endswith("\n") else "\n") + f"{fence}\n")
+    return pages
+
+
+def settings_page(ctx: PageContext) -> dict[str, str]:
+    settings = ctx.trace.settings
+    page = f"{paths.GENERATED}/settings.md"
+    lines = [frontmatter("Resolved settings", "Every cross-framework value, its driving "
+                         "frameworks, rejected values and canonical option."),
+             "# Resolved settings", "",
+             f"From `{escape_text(settings.path)}`: each value is pinned to an option of the "
+             "canonical module, which `kbgen trace` checks on every build.", ""]
+    for setting in settings.settings:
+        lines += [f'## {escape_text(setting.title)} {{ #{setting.id} }}', "",
+                  f"**Value** {_code(json.dumps(setting.value))} · **canonical option** "
+                  f"{_link(page, paths.option_page(setting.canonical_path), _code(setting.canonical_path))}",
+                  ""]
+        drivers = []
+        for key in setting.frameworks:
+            control = ctx.trace.canonical_control(key)
+            drivers.append(_link(page, paths.control_page(control.key), escape_text(key))
+                           if control else escape_text(key))
+        if drivers:
+            lines += ["Driven by " + ", ".join(drivers) + ".", ""]
+        if setting.rejected:
+            lines += ["| Rejected value | Why |", "|---|---|"]
+            lines += [f"| {_code(json.dumps(value))} | {escape_text(reason)} |"
+                      for value, reason in setting.rejected]
+            lines.append("")
+    return {page: "\n".join(lines) + "\n"}
+
+
+def dashboard_page(ctx: PageContext) -> dict[str, str]:
+    page = f"{paths.GENERATED}/dashboard.md"
+    figures = coverage(ctx.trace)
+    lines = [frontmatter("Coverage dashboard", "Coverage of every framework: tested, policy, "
+                         "accepted risk, untested and unmapped controls."),
+             "# Coverage dashboard", "", charts.coverage_chart(figures), "",
+             "| Framework | Controls | " + " | ".join(STATUS_LABEL[s].capitalize()
+                                                    for s in STATUSES) + " | Covered |",
+             "|---|---:|" + "---:|" * len(STATUSES) + "---:|"]
+    for figure in figures:
+        lines.append(f"| {_link(page, paths.framework_page(figure.framework), escape_text(figure.name))} "
+                     f"| {figure.total} | "
+                     + " | ".join(str(figure.by_status[s]) for s in STATUSES)
+                     + f" | {figure.percent_covered:.0f}% |")
+    total = sum(f.total for f in figures)
+    lines += ["", f"{total} controls across {len(figures)} frameworks; "
+              f"{len(ctx.trace.tests)} compliance tests; {len(ctx.trace.risks.rows)} residual "
+              f"risks; {len(ctx.trace.settings.settings)} resolved settings.", ""]
+    return {page: "\n".join(lines) + "\n"}
+
+
+def findings_page(ctx: PageContext, findings: list[Finding]) -> dict[str, str]:
+    page = f"{paths.GENERATED}/findings.md"
+    lines = [frontmatter("Findings", "The current findings of kbgen audit and kbgen trace."),
+             "# Findings", "",
+             f"{len(findings)} findings from `kbgen check` when this site was built.", ""]
+    if findings:
+        lines += ["| Where | Rule | Severity | Message |", "|---|---|---|---|"]
+        for f in findings:
+            lines.append(f"| {escape_text(f'{f.path}:{f.line}:{f.column}')} | {f.code} "
+                         f"{f.name} | {f.severity} | {escape_text(f.message)} |")
+    return {page: "\n".join(lines) + "\n"}
+
+
+def graph_page(ctx: PageContext) -> dict[str, str]:
+    page = f"{paths.GENERATED}/graph.md"
+    text = (frontmatter("Graph", "Notes and controls and how they link.")
+            + "# Graph\n\nNotes (blue) and controls (orange), joined by links and citations. "
+              "Drag to pan, scroll to zoom, click a node to open it.\n\n"
+              '<div class="kb-graph kb-graph-global" data-src="../graph.json"></div>\n')
+    return {page: text}
+
+
+def graph_data(ctx: PageContext) -> dict:
+    """Nodes (notes and controls) and links, with each node's page, for the graph view."""
+    nodes, index, edges = [], {}, set()
+
+    def add(key: str, label: str, kind: str, page: str) -> int:
+        if key not in index:
+            index[key] = len(nodes)
+            nodes.append({"id": key, "label": label, "kind": kind, "page": page})
+        return index[key]
+
+    for path, note in ctx.vault.notes.items():
+        add(f"note:{path}", note.title, "note", ctx.page_of_note(path))
+    for control in ctx.trace.controls.controls:
+        add(f"control:{control.key}", control.id, "control", paths.control_page(control.key))
+    for resolved in ctx.vault.links:
+        target = resolved.resolution.target
+        if not resolved.resolution.ok or target is None:
+            continue
+        key = f"control:{target.key}" if target.kind == "control" else \
+            f"note:{target.note}" if target.note and target.kind in ("note", "folder") else None
+        if key and key in index:
+            source = index[f"note:{resolved.source}"]
+            if source != index[key]:
+                edges.add((source, index[key]))
+    return {"nodes": nodes, "links": sorted(edges)}

@@ -1,0 +1,65 @@
+"""Where each page of the site lives, and relative links between pages.
+
+The compiled tree mirrors the vault (``_index.md`` becomes the folder's
+``index.md``, the section landing page of most renderers) and adds generated pages
+under ``kb/``. Links are ordinary relative Markdown links, so any renderer can take
+the tree.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+GENERATED = "kb"
+
+
+def note_page(path: str, index_name: str = "_index.md") -> str:
+    folder, _, name = path.rpartition("/")
+    if name == index_name:
+        return posixpath.join(folder, "index.md") if folder else "index.md"
+    return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "x"
+
+
+def control_page(key: str) -> str:
+    framework, _, control = key.partition("/")
+    return f"{GENERATED}/controls/{framework}/{_slug(control)}.md"
+
+
+def framework_page(framework: str) -> str:
+    return f"{GENERATED}/frameworks/{framework}.md"
+
+
+def option_page(path: str) -> str:
+    return f"{GENERATED}/options/{_slug(path.replace('<name>', 'name'))}.md"
+
+
+def test_page(name: str) -> str:
+    return f"{GENERATED}/tests/{_slug(name)}.md"
+
+
+def source_page(path: str) -> str:
+    return f"{GENERATED}/source/{path}.md"
+
+
+def source_anchor(line: int) -> str:
+    """The anchor the code block of a source page gives a line (pymdownx.highlight)."""
+    return f"__codelineno-0-{line}"
+
+
+def block_anchor(block_id: str) -> str:
+    return f"block-{block_id}"
+
+
+def relative(from_page: str, to_page: str, anchor: str | None = None) -> str:
+    """A relative link from one page of the tree to another (``#anchor`` optional)."""
+    if from_page == to_page and anchor:
+        return f"#{anchor}"
+    base = posixpath.dirname(from_page)
+    target = posixpath.relpath(to_page, base) if base else to_page
+    return target + (f"#{anchor}" if anchor else "")
+

@@ -1,0 +1,54 @@
+"""The thin MkDocs plugin: compile the vault and flake, point MkDocs at the tree.
+
+Registered as the ``kbgen`` plugin (entry point ``mkdocs.plugins``). It only calls
+into kbgen: ``mkdocs build`` and ``mkdocs serve`` then behave like ``kbgen build``
+and ``kbgen serve``. The compiled Markdown does not need this plugin; any renderer
+can take ``build/docs``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+
+from kbgen.errors import KbgenError
+from kbgen.output import FORMATS, Report
+from kbgen.project import open_config, run
+from kbgen.site import state
+from kbgen.site.build import TREE, compile_tree, gate
+
+
+class KbgenConfig(Config):
+    #: Fail on warnings too, like ``kbgen build --strict``.
+    strict = c.Type(bool, default=False)
+
+
+class KbgenPlugin(BasePlugin[KbgenConfig]):
+    def on_config(self, config):  # noqa: ANN001, ANN201 - MkDocs' signature
+        root = Path(config.config_file_path).parent
+        try:
+            settings = open_config(None, str(root / "pyproject.toml"))
+        except KbgenError as exc:
+            raise PluginError(str(exc)) from exc
+        if state.CURRENT is None or not os.environ.get("KBGEN_TREE_READY"):
+            result = run(settings, commands=("audit", "trace"))
+            blocking = gate(result, self.config.strict)
+            if blocking:
+                report = Report("check", tuple(blocking), tuple(result.rules))
+                raise PluginError("kbgen check failed:\n" + FORMATS["concise"](report))
+            compile_tree(result, root / TREE)
+            state.CURRENT = result
+        config.docs_dir = str(root / TREE)
+        self._watch = [settings.vault_root, settings.flake_root]
+        return config
+
+    def on_serve(self, server, config, builder):  # noqa: ANN001, ANN201
+        for path in self._watch:
+            if path.exists():
+                server.watch(str(path))
+        return server

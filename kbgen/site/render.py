@@ -1,0 +1,252 @@
+"""Turn one note into a page of the compiled tree.
+
+The note is not parsed again: every link, embed and block id carries its line and
+column from the one parse, so rewriting is a matter of replacing those spans in the
+note's lines. Wikilinks become relative Markdown links with the site's anchors,
+embeds are transcluded (with a guard against cycles), links that do not resolve are
+marked, and every page ends with the notes that link to it.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kbgen.site import paths
+from kbgen.trace.model import TraceModel
+from kbgen.vault.model import ResolvedLink, Vault
+from kbgen.vault.records import Heading, Note
+
+MAX_EMBED_DEPTH = 4
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp"}
+
+
+@dataclass
+class PageContext:
+    vault: Vault
+    trace: TraceModel
+    #: Links that did not resolve, per page (for the strict build and the findings page).
+    broken: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def page_of_note(self, path: str) -> str:
+        return paths.note_page(path, self.vault.config.index_name)
+
+
+def escape_text(text: str) -> str:
+    """Text from notes or frontmatter, safe inside generated Markdown and HTML."""
+    return html.escape(text, quote=True).replace("[", "&#91;").replace("]", "&#93;") \
+        .replace("|", "&#124;").replace("*", "&#42;").replace("_", "&#95;") \
+        .replace("`", "&#96;")
+
+
+def frontmatter(title: str, description: str | None = None, extra: Iterable[str] = ()) -> str:
+    lines = ["---", f"title: {_yaml_string(title)}"]
+    if description:
+        lines.append(f"description: {_yaml_string(description)}")
+    lines.extend(extra)
+    lines.append("---")
+    return "\n".join(lines) + "\n\n"
+
+
+def _yaml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def render_note(ctx: PageContext, note: Note) -> str:
+    page = ctx.page_of_note(note.path)
+    body = _render_lines(ctx, note, page, note.body_line, len(note.lines), (note.path,), 0)
+    text = frontmatter(note.title, note.description) + "\n".join(body).strip("\n") + "\n"
+    return text + backlinks_section(ctx, page, _inbound_sources(ctx, note.path))
+
+
+def _inbound_sources(ctx: PageContext, path: str) -> list[str]:
+    return sorted({r.source for r in ctx.vault.inbound.get(path, ())})
+
+
+def backlinks_section(ctx: PageContext, page: str, sources: list[str]) -> str:
+    if not sources:
+        return ""
+    lines = ["", '<div class="kb-backlinks" markdown>', "", "**Linked from**", ""]
+    for source in sorted(sources, key=lambda p: ctx.vault.notes[p].title.casefold()):
+        title = escape_text(ctx.vault.notes[source].title)
+        lines.append(f"- [{title}]({paths.relative(page, ctx.page_of_note(source))})")
+    lines += ["", "</div>", ""]
+    return "\n".join(lines)
+
+
+def _links_by_line(ctx: PageContext, note: Note) -> dict[int, list[ResolvedLink]]:
+    found: dict[int, list[ResolvedLink]] = defaultdict(list)
+    for resolved in ctx.vault.links_by_source.get(note.path, ()):
+        if resolved.link.origin == "body":
+            found[resolved.link.line].append(resolved)
+    return found
+
+
+def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int,
+                  stack: tuple[str, ...], depth: int, demote: bool = False) -> list[str]:
+    """Lines ``first..last`` (1-based, inclusive) of ``note``, rewritten for ``page``.
+
+    With ``demote`` (transcluded content) headings become bold text, so the host
+    page's outline and anchors stay its own.
+    """
+    links = _links_by_line(ctx, note)
+    headings = {h.line: h for h in note.headings} if demote else {}
+    blocks = defaultdict(list)
+    for block in note.block_ids:
+        blocks[block.line].append(block)
+    anchors = _register_anchors(ctx, note)
+    control_ids = {(c.line, c.column): c for c in ctx.trace.controls.controls
+                   if c.note == note.path}
+    out: list[str] = []
+    for number in range(first, last + 1):
+        line = note.line_text(number)
+        if number in headings:
+            out.append(f"**{escape_text(headings[number].text)}**")
+            continue
+        line_links = sorted(links.get(number, ()), key=lambda r: r.link.column, reverse=True)
+        # A line that holds only an embed is replaced by the embedded content.
+        if len(line_links) == 1 and line_links[0].link.kind == "embed" and \
+                line.strip() == line_links[0].link.raw and \
+                line_links[0].resolution.target is not None and \
+                line_links[0].resolution.target.kind in ("note", "folder"):
+            out.extend(_transclude(ctx, line_links[0], page, stack, depth))
+            continue
+        edits: list[tuple[int, int, str]] = []
+        for resolved in line_links:
+            start = resolved.link.column - 1
+            end = _span_end(line, start, resolved.link.raw)
+            edits.append((start, end, _link_markdown(ctx, resolved, page)))
+        for block in blocks.get(number, ()):
+            start = block.column - 1
+            if line[start:start + 1 + len(block.id)] == "^" + block.id:
+                edits.append((start, start + 1 + len(block.id),
+                              f'<a id="{paths.block_anchor(block.id)}"></a>'))
+        if number in anchors:
+            column, anchor = anchors[number]
+            edits.append((column - 1, column - 1, f'<a id="{anchor}"></a>'))
+        for (row_line, column), control in control_ids.items():
+            # In a PRD, each control id links to the control's page.
+            if row_line == number and line.startswith(control.raw_id, column - 1):
+                url = paths.relative(page, paths.control_page(control.key))
+                edits.append((column - 1, column - 1 + len(control.raw_id),
+                              f'<a id="{control.anchor}"></a>[{escape_text(control.raw_id)}]'
+                              f"({url})"))
+        for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
+            line = line[:start] + text + line[end:]
+        out.append(line)
+    return out
+
+
+def _span_end(line: str, start: int, raw: str) -> int:
+    """End of a link's source text; in table cells the alias bar is written ``\\|``."""
+    if line.startswith(raw, start):
+        return start + len(raw)
+    escaped = raw.replace("|", "\\|")
+    if line.startswith(escaped, start):
+        return start + len(escaped)
+    close = line.find("]]", start)
+    return close + 2 if close >= 0 else start + len(raw)
+
+
+def _register_anchors(ctx: PageContext, note: Note) -> dict[int, tuple[int, str]]:
+    if note.path != ctx.trace.risks.path:
+        return {}
+    table = next((t for t in note.tables
+                  if {c.text.strip().casefold() for c in t.header} >= {"id", "risk"}), None)
+    rows = {row.line: row for row in ctx.trace.risks.rows}
+    found = {}
+    if table is not None:
+        for cells in table.rows:
+            cell = cells[0]
+            if cell.line in rows:
+                found[cell.line] = (cell.column, rows[cell.line].anchor)
+    return found
+
+
+def _display(resolved: ResolvedLink) -> str:
+    link = resolved.link
+    if link.alias and not (link.kind == "embed" and link.alias.isdigit()):
+        return link.alias
+    if link.kind in ("markdown", "image"):
+        return link.alias or link.target
+    shown = link.target.removesuffix(".md") or ""
+    if link.headings:
+        shown = f"{shown} › {link.headings[-1]}" if shown else link.headings[-1]
+    return shown or link.raw
+
+
+def target_url(ctx: PageContext, resolved: ResolvedLink, page: str) -> str | None:
+    """Where a resolved link points on the site, relative to ``page``."""
+    res = resolved.resolution
+    target = res.target
+    if target is None or not res.ok:
+        return None
+    if target.kind in ("note", "folder"):
+        anchor = res.anchor
+        if anchor and anchor.startswith("^"):
+            anchor = paths.block_anchor(anchor[1:])
+        return paths.relative(page, ctx.page_of_note(target.note or target.key), anchor)
+    if target.kind == "attachment":
+        return paths.relative(page, target.key)
+    if target.kind == "control":
+        return paths.relative(page, paths.control_page(target.key))
+    if target.kind == "risk":
+        return paths.relative(page, ctx.page_of_note(target.note or ""), target.anchor)
+    return None
+
+
+def _link_markdown(ctx: PageContext, resolved: ResolvedLink, page: str) -> str:
+    link = resolved.link
+    text = _display(resolved).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|")
+    url = target_url(ctx, resolved, page)
+    if url is None:
+        ctx.broken[page].append(link.raw)
+        detail = html.escape(resolved.resolution.detail or "unresolved", quote=True)
+        return f'<span class="kb-broken" title="{detail}">{html.escape(_display(resolved))}</span>'
+    url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    if link.is_embed and resolved.resolution.target and \
+            resolved.resolution.target.kind == "attachment":
+        extension = posixpath.splitext(resolved.resolution.target.key)[1].casefold()
+        if extension in IMAGE_EXTENSIONS:
+            width = f'{{ width="{link.alias}" }}' if link.alias and link.alias.isdigit() else ""
+            alt = posixpath.basename(resolved.resolution.target.key)
+            return f"![{alt}]({url}){width}"
+    return f"[{text}]({url})"
+
+
+def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tuple[str, ...],
+                depth: int) -> list[str]:
+    target = resolved.resolution.target
+    assert target is not None
+    source = target.note or target.key
+    if source in stack or depth >= MAX_EMBED_DEPTH:
+        ctx.broken[page].append(resolved.link.raw)
+        reason = "embed cycle" if source in stack else "embeds nested too deeply"
+        return [f'<span class="kb-broken" title="{reason}">{html.escape(resolved.link.raw)}'
+                f" ({reason})</span>"]
+    note = ctx.vault.notes[source]
+    first, last = note.body_line, len(note.lines)
+    heading = _heading_for(note, resolved.resolution.anchor)
+    if heading is not None:
+        first, last = heading.line, _section_end(note, heading)
+    inner = _render_lines(ctx, note, page, first, last, (*stack, source), depth + 1, demote=True)
+    url = paths.relative(page, ctx.page_of_note(source), resolved.resolution.anchor)
+    return ['<div class="kb-embed" markdown>', "",
+            *inner, "", f'<p class="kb-embed-source"><a href="{url}">'
+            f"{html.escape(note.title)}</a></p>", "", "</div>"]
+
+
+def _heading_for(note: Note, anchor: str | None) -> Heading | None:
+    if not anchor or anchor.startswith("^"):
+        return None
+    return next((h for h in note.headings if h.slug == anchor), None)
+
+
+def _section_end(note: Note, heading: Heading) -> int:
+    for other in note.headings:
+        if other.line > heading.line and other.level <= heading.level:
+            return other.line - 1
+    return len(note.lines)
