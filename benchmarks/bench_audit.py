@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import Spec, generate  # noqa: E402
+from generate import Spec, generate
 
 KBGEN = [sys.executable, "-m", "kbgen"]
 

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_audit import KBGEN, measure  # noqa: E402
-from generate import generate_trace  # noqa: E402
+from bench_audit import KBGEN, measure
+from generate import generate_trace
 
 
 def main() -> None:

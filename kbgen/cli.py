@@ -184,7 +184,7 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _source_line(run: AuditRun):
+def _source_line(run: Run):
     def lookup(finding: Finding) -> str:
         note = run.vault.notes.get(finding.note or "")
         return note.line_text(finding.line) if note else ""

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from kbgen.config import Config, find_pyproject, load_config
 from kbgen.errors import KbgenError
-from kbgen.rules.base import Finding, Rule
-from kbgen.rules.context import Context, ProjectFiles
-from kbgen.rules.engine import run_rules, select_rules
 from kbgen.nix.index import index_flake
 from kbgen.nix.model import FlakeIndex
 from kbgen.nix.nixparse import cross_check as nix_cross_check
 from kbgen.nix.nixparse import nix_instantiate_available
+from kbgen.rules.base import Finding, Rule
+from kbgen.rules.context import Context, ProjectFiles
+from kbgen.rules.engine import run_rules, select_rules
 from kbgen.trace.controls import extract_controls
 from kbgen.trace.frameworks import FRAMEWORKS
 from kbgen.trace.model import TraceModel, control_targets, risk_targets

@@ -18,7 +18,7 @@ def project(tmp_path, table: str):
 
 
 def test_unknown_key_is_an_error_that_lists_the_known_keys(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'vualt'.*known: "):
+    with pytest.raises(ConfigError, match=r"unknown key 'vualt'.*known: "):
         config_from_table({"vualt": "x"}, project_root=tmp_path)
 
 

@@ -111,11 +111,7 @@ def risk_cites_no_control(ctx: Context) -> Iterator[Hit]:
     if note is None:
         return
     prds = {p.note for p in model.controls.prds}
-    resolved = {}
-    index = 0
-    for link in model.vault.links_by_source.get(note.path, ()):
-        resolved[index] = link.resolution
-        index += 1
+    resolved = dict(enumerate(r.resolution for r in model.vault.links_by_source.get(note.path, ())))
     source_column = RISK_FIELDS.index("Source")
     for row in model.risks.rows:
         kinds = []

@@ -49,6 +49,7 @@ def compile_tree(result: Run, out: Path) -> CompiledTree:
                      pages.dashboard_page, pages.graph_page):
         texts.update(generate(ctx))
     texts.update(pages.findings_page(ctx, result.findings))
+    texts.update(pages.section_indexes(ctx, texts))
 
     files: dict[str, bytes] = {page: text.encode("utf-8") for page, text in texts.items()}
     for attachment in sorted(vault.attachments):

@@ -61,10 +61,10 @@ def _show(value: Any) -> str:
     return json.dumps(value)
 
 
-def define_env(env) -> None:  # noqa: ANN001 - mkdocs-macros' hook
+def define_env(env) -> None:
     from kbgen.site import state
 
-    def bind(name: str):  # noqa: ANN202
+    def bind(name: str):
         def macro(argument: str) -> str:
             if state.CURRENT is None or state.CURRENT.trace is None:
                 raise MacroError("the kbgen plugin must run before macros")

@@ -29,6 +29,12 @@ def _link(from_page: str, to_page: str, text: str, anchor: str | None = None) ->
     return f"[{text}]({paths.relative(from_page, to_page, anchor)})"
 
 
+def _source(from_page: str, file: str, line: int) -> str:
+    """A link to a line of a flake file's source page."""
+    return _link(from_page, paths.source_page(file), escape_text(f"{file}:{line}"),
+                 paths.source_anchor(line))
+
+
 def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
@@ -83,7 +89,8 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
     lines = [frontmatter(f"{control.id} {control.title}",
                          f"{framework_name} {control.id}: {control.title}"),
              f"# {escape_text(control.id)} {escape_text(control.title)}", "",
-             f"{badge(status)} · {_link(page, paths.framework_page(control.framework), escape_text(framework_name))}"
+             f"{badge(status)} · "
+             f"{_link(page, paths.framework_page(control.framework), escape_text(framework_name))}"
              f" · layer **{control.layer}** · defined in "
              f"{_link(page, ctx.page_of_note(control.note), escape_text(control.note))}", "",
              "## Requirement", "", escape_text(control.requirement) or "_(none written)_", ""]
@@ -103,8 +110,7 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
     lines += ["", "## Verified by", ""]
     tests = trace.tests_by_control.get(control.key, ())
     lines += [f"- {_link(page, paths.test_page(t.name), escape_text(t.name))} "
-              f"({t.assertions} assertions, "
-              f"{_link(page, paths.source_page(t.pos.file), escape_text(f'{t.pos.file}:{t.pos.line}'), paths.source_anchor(t.pos.line))})"
+              f"({t.assertions} assertions, {_source(page, t.pos.file, t.pos.line)})"
               for t in tests] or ["_No compliance test names this control._"]
     policies, risks = trace.policies_of(control), trace.risks_of(control)
     if policies or risks:
@@ -114,7 +120,8 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
         for risk in risks:
             row = trace.risk_by_id.get(risk)
             title = f"{risk}: {row.title}" if row else risk
-            lines.append(f"- {_link(page, ctx.page_of_note(trace.risks.path), escape_text(title), risk.casefold())}")
+            register = ctx.page_of_note(trace.risks.path)
+            lines.append(f"- {_link(page, register, escape_text(title), risk.casefold())}")
     mentions = [n for n in trace.mentions.get(control.key, ()) if n != control.note]
     return "\n".join(lines) + "\n" + backlinks_section(ctx, page, mentions)
 
@@ -125,9 +132,7 @@ def _option_locations(ctx: PageContext, path: str, page: str) -> str:
     places += [(d.pos.file, d.pos.line, "set") for d in flake.defined(path) if d.test is None]
     shown = []
     for file, line, verb in sorted(set(places))[:3]:
-        shown.append(f"{verb} in " + _link(page, paths.source_page(file),
-                                           escape_text(f"{file}:{line}"),
-                                           paths.source_anchor(line)))
+        shown.append(f"{verb} in {_source(page, file, line)}")
     return ", ".join(shown)
 
 
@@ -150,10 +155,11 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
         declared = flake.declared(path)
         if declared:
             d = declared[0]
+            default = json.dumps(d.default) if d.default_is_literal else d.default_text or "none"
             lines += ["| | |", "|---|---|",
-                      f"| Declared | {_link(page, paths.source_page(d.pos.file), escape_text(f'{d.pos.file}:{d.pos.line}'), paths.source_anchor(d.pos.line))} |",
+                      f"| Declared | {_source(page, d.pos.file, d.pos.line)} |",
                       f"| Type | {_code(d.type_text or '?')} |",
-                      f"| Default | {_code(json.dumps(d.default)) if d.default_is_literal else _code(d.default_text or 'none')} |"]
+                      f"| Default | {_code(default)} |"]
             if d.description:
                 lines.append(f"| Description | {escape_text(d.description)} |")
             lines.append("")
@@ -162,17 +168,17 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
             lines += ["## Set in", "", "| Where | Value | Priority |", "|---|---|---|"]
             for d in definitions:
                 value = json.dumps(d.value) if d.value_is_literal else d.value_text
-                lines.append(f"| {_link(page, paths.source_page(d.pos.file), escape_text(f'{d.pos.file}:{d.pos.line}'), paths.source_anchor(d.pos.line))} "
+                lines.append(f"| {_source(page, d.pos.file, d.pos.line)} "
                              f"| {_code(value[:120])} | {d.priority or 'normal'} |")
             lines.append("")
         lines += ["## Controls", ""]
-        lines += [f"- {_link(page, paths.control_page(c.key), escape_text(f'{c.framework}/{c.id}'))} "
+        lines += [f"- {_link(page, paths.control_page(c.key), escape_text(c.key))} "
                   f"{escape_text(c.title)}" for c in controls] or ["_No control cites it._"]
         pinned = [s for s in trace.settings.settings if s.canonical_path == path]
         if pinned:
             lines += ["", "## Resolved setting", ""]
-            lines += [f"- {_link(page, paths.GENERATED + '/settings.md', escape_text(s.title), s.id)}"
-                      for s in pinned]
+            settings = f"{paths.GENERATED}/settings.md"
+            lines += [f"- {_link(page, settings, escape_text(s.title), s.id)}" for s in pinned]
         pages[page] = "\n".join(lines) + "\n"
     return pages
 
@@ -184,7 +190,7 @@ def test_pages(ctx: PageContext) -> dict[str, str]:
         page = paths.test_page(test.name)
         lines = [frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
                  f"# Test `{test.name}`", "",
-                 f"Defined in {_link(page, paths.source_page(test.pos.file), escape_text(f'{test.pos.file}:{test.pos.line}'), paths.source_anchor(test.pos.line))}"
+                 f"Defined in {_source(page, test.pos.file, test.pos.line)}"
                  f" · {test.assertions} assertions · nodes: "
                  f"{', '.join(escape_text(n) for n in test.node_names) or '?'}", "",
                  "## Controls it verifies", ""]
@@ -228,7 +234,8 @@ def settings_page(ctx: PageContext) -> dict[str, str]:
     for setting in settings.settings:
         lines += [f'## {escape_text(setting.title)} {{ #{setting.id} }}', "",
                   f"**Value** {_code(json.dumps(setting.value))} · **canonical option** "
-                  f"{_link(page, paths.option_page(setting.canonical_path), _code(setting.canonical_path))}",
+                  + _link(page, paths.option_page(setting.canonical_path),
+                          _code(setting.canonical_path)),
                   ""]
         drivers = []
         for key in setting.frameworks:
@@ -255,8 +262,8 @@ def dashboard_page(ctx: PageContext) -> dict[str, str]:
                                                     for s in STATUSES) + " | Covered |",
              "|---|---:|" + "---:|" * len(STATUSES) + "---:|"]
     for figure in figures:
-        lines.append(f"| {_link(page, paths.framework_page(figure.framework), escape_text(figure.name))} "
-                     f"| {figure.total} | "
+        name = _link(page, paths.framework_page(figure.framework), escape_text(figure.name))
+        lines.append(f"| {name} | {figure.total} | "
                      + " | ".join(str(figure.by_status[s]) for s in STATUSES)
                      + f" | {figure.percent_covered:.0f}% |")
     total = sum(f.total for f in figures)
@@ -313,3 +320,42 @@ def graph_data(ctx: PageContext) -> dict:
             if source != index[key]:
                 edges.add((source, index[key]))
     return {"nodes": nodes, "links": sorted(edges)}
+
+
+def section_indexes(ctx: PageContext, generated: dict[str, str]) -> dict[str, str]:
+    """Landing pages for the generated folders, so navigation shows real titles."""
+    trace = ctx.trace
+    root = paths.GENERATED
+    names = {p.framework: p.name for p in trace.controls.prds}
+    pages = {f"{root}/index.md": "\n".join([
+        frontmatter("Traceability", "Coverage, controls, options, tests and findings."),
+        "# Traceability", "",
+        "Everything on these pages is generated from the PRDs, the flake and the registers "
+        "on each build.", "",
+        "- [Coverage dashboard](dashboard.md): every framework at a glance",
+        "- [Frameworks](frameworks/index.md): one traceability matrix per framework",
+        "- [Controls](controls/index.md), [options](options/index.md), "
+        "[tests](tests/index.md) and [flake sources](source/index.md)",
+        "- [Resolved settings](settings.md) and the [graph](graph.md)",
+        "- [Findings](findings.md) of the build's `kbgen check`", ""])}
+    framework_list = [f"- [{escape_text(names[f])}]({f}.md)" for f in sorted(names)]
+    pages[f"{root}/frameworks/index.md"] = frontmatter("Frameworks") + "# Frameworks\n\n" + \
+        "\n".join(framework_list) + "\n"
+    pages[f"{root}/controls/index.md"] = frontmatter("Controls") + "# Controls\n\n" + \
+        "\n".join(f"- [{escape_text(names[f])}]({f}/index.md)" for f in sorted(names)) + "\n"
+    for framework in sorted(names):
+        controls = [c for c in trace.controls.controls if c.framework == framework]
+        lines = [f"- [{escape_text(c.id)} {escape_text(c.title)}]"
+                 f"({paths.control_page(c.key).rsplit('/', 1)[-1]}) {badge(trace.status(c))}"
+                 for c in controls]
+        pages[f"{root}/controls/{framework}/index.md"] = (
+            frontmatter(names[framework]) + f"# {escape_text(names[framework])}\n\n"
+            + "\n".join(lines) + "\n")
+    for folder, title in (("options", "Nix options"), ("tests", "Compliance tests"),
+                          ("source", "Flake sources")):
+        prefix = f"{root}/{folder}/"
+        entries = sorted(p for p in generated if p.startswith(prefix) and p != prefix + "index.md")
+        lines = [f"- [{escape_text(p[len(prefix):-3])}]({p[len(prefix):]})" for p in entries]
+        pages[f"{prefix}index.md"] = frontmatter(title) + f"# {title}\n\n" + \
+            "\n".join(lines) + "\n"
+    return pages

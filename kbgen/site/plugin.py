@@ -29,7 +29,7 @@ class KbgenConfig(Config):
 
 
 class KbgenPlugin(BasePlugin[KbgenConfig]):
-    def on_config(self, config):  # noqa: ANN001, ANN201 - MkDocs' signature
+    def on_config(self, config):
         root = Path(config.config_file_path).parent
         try:
             settings = open_config(None, str(root / "pyproject.toml"))
@@ -47,7 +47,7 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
         self._watch = [settings.vault_root, settings.flake_root]
         return config
 
-    def on_serve(self, server, config, builder):  # noqa: ANN001, ANN201
+    def on_serve(self, server, config, builder):
         for path in self._watch:
             if path.exists():
                 server.watch(str(path))

@@ -193,7 +193,7 @@ def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...]
         problems.append(TraceProblem(
             "malformed-row", f"{framework_id}/{control_id}: layer must be host, hybrid or org, "
             f"not {text('layer')!r}", note.path, line, row[columns['layer']].column))
-        layer = "host" if not layer else layer
+        layer = layer or "host"
     options = []
     if "options" in columns:
         cell = row[columns["options"]]

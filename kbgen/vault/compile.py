@@ -9,17 +9,17 @@ come from a cache of earlier runs (``kbgen.vault.cache``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 from kbgen.config import Config
+from kbgen.vault.cache import ParseCache
 from kbgen.vault.files import FileProblem, VaultFiles, discover, read_note
 from kbgen.vault.model import ResolvedLink, Target, Vault
 from kbgen.vault.parse import parse_note
-from kbgen.vault.cache import ParseCache
 from kbgen.vault.records import Note, pack, unpack
 from kbgen.vault.resolve import Resolver
 

@@ -21,11 +21,11 @@ from collections.abc import Callable
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.backticks import backtick as _stock_backticks
 from markdown_it.rules_inline.image import image as _stock_image
 from markdown_it.rules_inline.link import link as _stock_link
+from markdown_it.token import Token
 
 #: Deeper lists and quotes than this are not parsed (the parser recurses per level).
 MAX_NESTING = 40
