@@ -13,19 +13,36 @@ complianceLib.mkComplianceTest {
     "nist-800-53/IA-2"
     "nist-800-53/IA-4"
     "nist-800-53/IA-5(1)"
+    "nist-800-53/AC-2(1)"
+    "nist-800-53/AC-6"
+    "nist-800-53/AC-6(7)"
+    "nist-800-53/IA-4(4)"
     "disa-stig/V-268079"
     "disa-stig/V-268130"
+    "disa-stig/V-268135"
     "disa-stig/V-268138"
     "disa-stig/V-268174"
     "disa-stig/V-268175"
     "pci-dss/7.2.4"
+    "pci-dss/2.2.2"
+    "pci-dss/7.2.5"
     "pci-dss/8.2.1"
     "pci-dss/8.2.2"
+    "pci-dss/8.2.4"
+    "pci-dss/8.2.5"
     "pci-dss/8.2.6"
+    "pci-dss/8.3.2"
+    "pci-dss/8.6.1"
     "hipaa/§164.308(a)(4)(ii)(C)"
     "hipaa/§164.312(a)(2)(i)"
+    "hipaa/§164.308(a)(3)(ii)(C)"
+    "hipaa/§164.312(a)(1)"
+    "hipaa/§164.312(a)(2)(ii)"
     "hitrust/01.e"
     "hitrust/01.q"
+    "hitrust/01.b"
+    "hitrust/01.c"
+    "hitrust/02.i"
   ];
 
   nodes.machine = {
@@ -96,5 +113,9 @@ complianceLib.mkComplianceTest {
           for name in ["opsadmin", "breakglass", "svc-inference"]:
               assert name in review, f"{name} missing from the access review"
           assert "UNDECLARED" not in review, review
+
+      with subtest("no two accounts share a UID"):
+          shared = machine.succeed("awk -F: 'seen[$3]++ { print $1 }' /etc/passwd").strip()
+          assert shared == "", f"accounts sharing a UID: {shared}"
     '';
 }

@@ -8,22 +8,29 @@ complianceLib.mkComplianceTest {
     "nist-800-53/AC-7"
     "nist-800-53/IA-5(1)"
     "nist-800-53/IA-2"
+    "nist-800-53/IA-6"
+    "nist-800-53/IA-11"
     "disa-stig/V-268081"
     "disa-stig/V-268126"
     "disa-stig/V-268127"
     "disa-stig/V-268128"
     "disa-stig/V-268129"
+    "disa-stig/V-268130"
     "disa-stig/V-268132"
     "disa-stig/V-268133"
     "disa-stig/V-268134"
     "disa-stig/V-268145"
+    "disa-stig/V-268155"
+    "disa-stig/V-268156"
     "disa-stig/V-268169"
     "disa-stig/V-268170"
     "disa-stig/V-268171"
+    "disa-stig/V-268181"
     "pci-dss/8.3.4"
     "pci-dss/8.3.6"
     "pci-dss/8.3.7"
     "pci-dss/8.3.9"
+    "pci-dss/10.2.1.4"
     "hipaa/§164.308(a)(5)(ii)(C)"
     "hipaa/§164.308(a)(5)(ii)(D)"
     "hitrust/01.d"
@@ -72,10 +79,13 @@ complianceLib.mkComplianceTest {
                       "fail_interval=${toString canon.lockout.failIntervalSec}",
                       "unlock_time=${toString canon.lockout.unlockTimeSec}"]:
               assert arg in line, f"{arg} missing in {line!r}"
+          assert "silent" in line.split(), f"pam_faillock reports account state: {line!r}"
           machine.succeed("grep -E '^FAIL_DELAY\\s+${toString canon.lockout.failDelaySec}$' /etc/login.defs")
           machine.succeed("grep -E '^PASS_MAX_DAYS\\s+${toString canon.password.maxAgeDays}$' /etc/login.defs")
           machine.succeed("grep -E '^PASS_MIN_DAYS\\s+${toString canon.password.minAgeDays}$' /etc/login.defs")
           machine.succeed("grep -F pam_faildelay.so /etc/pam.d/login")
+          machine.succeed("grep -E '^ENCRYPT_METHOD\\s+${canon.password.hashMethod}$' /etc/login.defs")
+          machine.succeed("grep -E '^UMASK\\s+077$' /etc/login.defs")
 
       with subtest("the correct password is accepted before any failure"):
           machine.succeed(login(password))
@@ -91,6 +101,11 @@ complianceLib.mkComplianceTest {
       with subtest("only an administrator unlocks it"):
           machine.succeed("faillock --user opsadmin --reset")
           machine.succeed(login(password))
+
+      with subtest("sudo asks for the password every time"):
+          machine.succeed("grep -Fx 'Defaults timestamp_timeout=${toString canon.session.sudoTimestampTimeoutMin}' /etc/sudoers")
+          machine.fail("su opsadmin -c 'sudo -n true'")
+          machine.succeed("grep -Fx 'Defaults !visiblepw' /etc/sudoers")
 
       with subtest("password quality rules reject weak passwords"):
           conf = machine.succeed("cat /etc/security/pwquality.conf").splitlines()

@@ -9,11 +9,22 @@ complianceLib.mkComplianceTest {
     "nist-800-53/SI-7(1)"
     "nist-800-53/SI-7(7)"
     "nist-800-53/CM-3"
+    "nist-800-53/AU-6(1)"
+    "nist-800-53/CM-8(3)"
+    "nist-800-53/IR-4"
+    "nist-800-53/IR-4(1)"
+    "nist-800-53/SI-3"
+    "nist-800-53/SI-4(5)"
     "disa-stig/V-268153"
     "pci-dss/11.5.2"
     "hipaa/§164.312(c)(1)"
     "hipaa/§164.312(c)(2)"
+    "hipaa/§164.308(a)(5)(ii)(B)"
+    "hipaa/§164.308(a)(6)(ii)"
     "hitrust/10.h"
+    "hitrust/09.b"
+    "hitrust/09.j"
+    "hitrust/11.a"
   ];
 
   nodes.machine = {

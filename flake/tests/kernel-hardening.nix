@@ -9,13 +9,31 @@ complianceLib.mkComplianceTest {
     "nist-800-53/SC-5"
     "nist-800-53/SC-39"
     "nist-800-53/SI-16"
+    "nist-800-53/AC-6(1)"
+    "nist-800-53/AC-18"
+    "nist-800-53/AC-18(3)"
+    "nist-800-53/CM-2"
+    "nist-800-53/CM-5"
+    "nist-800-53/CM-7(5)"
+    "nist-800-53/CM-11"
+    "nist-800-53/MP-7"
+    "nist-800-53/SR-3"
+    "nist-800-53/SR-11"
     "disa-stig/V-268141"
+    "disa-stig/V-268139"
+    "disa-stig/V-268146"
     "disa-stig/V-268147"
+    "disa-stig/V-268152"
+    "disa-stig/V-268154"
     "disa-stig/V-268160"
     "disa-stig/V-268161"
+    "disa-stig/V-268173"
     "pci-dss/2.2.1"
     "pci-dss/2.2.4"
     "pci-dss/2.2.6"
+    "hipaa/§164.310(d)(1)"
+    "hitrust/09.o"
+    "hitrust/10.h"
   ];
 
   nodes.machine = {
@@ -53,5 +71,16 @@ complianceLib.mkComplianceTest {
           for param in ["slab_nomerge", "init_on_alloc=1", "page_alloc.shuffle=1", "vsyscall=none"]:
               assert param in cmdline, f"{param} missing from the kernel command line"
           assert machine.succeed("cat /proc/sys/kernel/kexec_load_disabled").strip() == "1"
+
+      with subtest("AppArmor is an active security module"):
+          machine.succeed("grep -qw apparmor /sys/kernel/security/lsm")
+
+      with subtest("no wireless supplicant is configured"):
+          machine.fail("systemctl cat wpa_supplicant.service")
+
+      with subtest("the Nix daemon serves privileged users only and requires signatures"):
+          nix_conf = machine.succeed("cat /etc/nix/nix.conf").splitlines()
+          for line in ["allowed-users = root @wheel", "trusted-users = root", "require-sigs = true"]:
+              assert line in nix_conf, f"nix.conf lacks {line!r}"
     '';
 }

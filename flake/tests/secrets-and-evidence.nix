@@ -12,14 +12,29 @@ complianceLib.mkComplianceTest {
     "nist-800-53/AU-9"
     "nist-800-53/AU-11"
     "nist-800-53/SI-7"
+    "disa-stig/V-268144"
+    "nist-800-53/AC-3"
+    "nist-800-53/AU-6"
+    "nist-800-53/CA-7"
+    "nist-800-53/CM-2(2)"
+    "nist-800-53/CM-8"
+    "nist-800-53/IA-5"
+    "nist-800-53/SC-28(1)"
     "pci-dss/8.6.2"
     "pci-dss/8.6.3"
     "pci-dss/10.3.2"
+    "pci-dss/3.6.1"
+    "pci-dss/10.3.4"
     "hipaa/§164.312(c)(1)"
     "hipaa/§164.312(c)(2)"
     "hipaa/§164.316(b)(2)(i)"
+    "hipaa/§164.308(a)(1)(ii)(D)"
+    "hipaa/§164.312(a)(2)(iv)"
+    "hipaa/§164.316(b)(1)"
     "hitrust/06.c"
     "hitrust/09.ac"
+    "hitrust/10.g"
+    "hitrust/11.e"
   ];
 
   nodes.machine = {
@@ -76,5 +91,14 @@ complianceLib.mkComplianceTest {
           machine.succeed(f"chmod u+w {snap} {snap}/system.txt")
           machine.succeed(f"echo forged >> {snap}/system.txt")
           machine.fail(f"compliance-evidence-verify {snap} ${fixture}/evidence-signing-key.pub")
+
+      with subtest("snapshots are kept for the retention period and pruned only after it"):
+          retention = ${toString nodes.machine.compliance.canonical.evidence.retentionDays}
+          machine.succeed("install -d -m 0700 ${evidence}/snapshots/retained ${evidence}/snapshots/expired")
+          machine.succeed(f"touch -d '{retention - 1} days ago' ${evidence}/snapshots/retained")
+          machine.succeed(f"touch -d '{retention + 2} days ago' ${evidence}/snapshots/expired")
+          machine.succeed("systemctl start compliance-evidence-snapshot.service")
+          machine.succeed("test -d ${evidence}/snapshots/retained")
+          machine.fail("test -e ${evidence}/snapshots/expired")
     '';
 }

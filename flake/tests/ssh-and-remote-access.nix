@@ -17,6 +17,19 @@ complianceLib.mkComplianceTest {
     "nist-800-53/SC-10"
     "nist-800-53/SC-13"
     "nist-800-53/IA-2"
+    "nist-800-53/AC-6(2)"
+    "nist-800-53/AC-17(1)"
+    "nist-800-53/AC-17(3)"
+    "nist-800-53/AC-17(4)"
+    "nist-800-53/IA-2(1)"
+    "nist-800-53/IA-2(8)"
+    "nist-800-53/IA-5(2)"
+    "nist-800-53/IA-7"
+    "nist-800-53/MA-4"
+    "nist-800-53/RA-2"
+    "nist-800-53/SC-2"
+    "nist-800-53/SC-8"
+    "nist-800-53/SC-23"
     "disa-stig/V-268082"
     "disa-stig/V-268083"
     "disa-stig/V-268088"
@@ -29,11 +42,19 @@ complianceLib.mkComplianceTest {
     "disa-stig/V-268176"
     "pci-dss/2.2.7"
     "pci-dss/8.2.8"
+    "pci-dss/7.2.2"
+    "pci-dss/8.3.1"
+    "pci-dss/8.4.2"
     "hipaa/§164.312(a)(2)(iii)"
     "hipaa/§164.312(e)(1)"
     "hipaa/§164.312(e)(2)(ii)"
+    "hipaa/§164.312(d)"
+    "hipaa/§164.312(e)(2)(i)"
     "hitrust/01.p"
     "hitrust/01.t"
+    "hitrust/07.e"
+    "hitrust/09.s"
+    "hitrust/10.f"
   ];
 
   nodes.server =
@@ -138,5 +159,10 @@ complianceLib.mkComplianceTest {
       with subtest("the console banner is the same notice"):
           server.succeed("grep -F 'restricted information system' /etc/issue")
           server.succeed("grep -F 'pam_faillock.so' /etc/pam.d/sshd")
+
+      with subtest("both banners carry the host's classification marking"):
+          marking = "Highest data classification processed on this system: ${lib.toUpper nodes.server.compliance.meta.dataClassification.highestProcessed}"
+          assert marking in out, out
+          server.succeed(f"grep -F '{marking}' /etc/issue")
     '';
 }

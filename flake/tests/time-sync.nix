@@ -10,6 +10,7 @@ complianceLib.mkComplianceTest {
     "disa-stig/V-268151"
     "pci-dss/10.6.1"
     "pci-dss/10.6.2"
+    "pci-dss/10.6.3"
     "hipaa/§164.312(b)"
     "hitrust/09.af"
   ];
@@ -65,5 +66,8 @@ complianceLib.mkComplianceTest {
           poll = int(fields[3])
           assert poll <= max_poll, f"poll interval 2^{poll} s exceeds 2^{max_poll} s"
           assert 2 ** poll <= ${toString nodes.machine.compliance.canonical.timeSync.maxPollSec}
+
+      with subtest("chrony serves no time and accepts no remote commands"):
+          machine.fail("ss -Hlun | grep -E ':(123|323)\\s'")
     '';
 }

@@ -30,6 +30,8 @@ class CompiledTree:
     root: Path
     pages: dict[str, str] = field(default_factory=dict)
     broken: dict[str, list[str]] = field(default_factory=dict)
+    #: Folder of the tree -> the title of its index page (navigation section names).
+    section_titles: dict[str, str] = field(default_factory=dict)
 
 
 def compile_tree(result: Run, out: Path) -> CompiledTree:
@@ -57,7 +59,15 @@ def compile_tree(result: Run, out: Path) -> CompiledTree:
     data = json.dumps(pages.graph_data(ctx), separators=(",", ":"), sort_keys=True)
     files[f"{paths.GENERATED}/graph-data.js"] = f"window.KB_GRAPH = {data};\n".encode()
     _sync(files, out)
-    return CompiledTree(out, texts, dict(ctx.broken))
+    titles = {page.rsplit("/", 1)[0]: _title_of(text) for page, text in texts.items()
+              if page.endswith("/index.md")}
+    return CompiledTree(out, texts, dict(ctx.broken), titles)
+
+
+def _title_of(page_text: str) -> str:
+    """The (escaped) title the page's own frontmatter gives it."""
+    first = page_text.split("\n", 3)[1] if page_text.startswith("---") else ""
+    return json.loads(first[len("title: "):]) if first.startswith("title: ") else ""
 
 
 def _sync(files: dict[str, bytes], out: Path) -> None:
@@ -147,6 +157,7 @@ def build_site(vault_arg: str | None = None, config_arg: str | None = None, *,
         return BuildResult(result, None, blocking)
     tree = compile_tree(result, config.project_root / TREE)
     state.CURRENT = result
+    state.TREE = tree
     if strict and tree.broken:
         raise KbgenError(f"{sum(map(len, tree.broken.values()))} unresolved links on the site")
     if not markdown_only:

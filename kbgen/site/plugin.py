@@ -41,7 +41,7 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
             if blocking:
                 report = Report("check", tuple(blocking), tuple(result.rules))
                 raise PluginError("kbgen check failed:\n" + FORMATS["concise"](report))
-            compile_tree(result, root / TREE)
+            state.TREE = compile_tree(result, root / TREE)
             state.CURRENT = result
         config.docs_dir = str(root / TREE)
         self._watch = [settings.vault_root, settings.flake_root]

@@ -43,9 +43,12 @@ def escape_text(text: str) -> str:
 
 
 def frontmatter(title: str, description: str | None = None, extra: Iterable[str] = ()) -> str:
-    lines = ["---", f"title: {_yaml_string(title)}"]
+    """YAML frontmatter for a page. Titles and descriptions are HTML-escaped here because
+    MkDocs' and Material's templates insert them into the page (title tag, navigation,
+    headings) without escaping."""
+    lines = ["---", f"title: {_yaml_string(html.escape(title, quote=False))}"]
     if description:
-        lines.append(f"description: {_yaml_string(description)}")
+        lines.append(f"description: {_yaml_string(html.escape(description))}")
     lines.extend(extra)
     lines.append("---")
     return "\n".join(lines) + "\n\n"
@@ -235,8 +238,8 @@ def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tupl
     inner = _render_lines(ctx, note, page, first, last, (*stack, source), depth + 1, demote=True)
     url = paths.relative(page, ctx.page_of_note(source), resolved.resolution.anchor)
     return ['<div class="kb-embed" markdown>', "",
-            *inner, "", f'<p class="kb-embed-source"><a href="{url}">'
-            f"{html.escape(note.title)}</a></p>", "", "</div>"]
+            *inner, "", f"[↪ {escape_text(note.title)}]({url}){{ .kb-embed-source }}", "",
+            "</div>"]
 
 
 def _heading_for(note: Note, anchor: str | None) -> Heading | None:

@@ -9,3 +9,5 @@ from __future__ import annotations
 from kbgen.project import Run
 
 CURRENT: Run | None = None
+#: The compiled tree of that build (its section titles name the navigation).
+TREE = None
