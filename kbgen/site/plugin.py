@@ -47,6 +47,23 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
         self._watch = [settings.vault_root, settings.flake_root]
         return config
 
+    def on_nav(self, nav, config, files):
+        """Name each section after its index page instead of its folder ("kb" -> ...)."""
+        titles = state.TREE.section_titles if state.TREE is not None else {}
+
+        def visit(items) -> None:
+            for item in items:
+                if getattr(item, "children", None) is None:
+                    continue
+                first = next((c for c in item.children if getattr(c, "file", None)), None)
+                folder = first.file.src_uri.rsplit("/", 1)[0] if first else None
+                if folder in titles and titles[folder]:
+                    item.title = titles[folder]
+                visit(item.children)
+
+        visit(nav.items)
+        return nav
+
     def on_serve(self, server, config, builder):
         for path in self._watch:
             if path.exists():

@@ -32,7 +32,19 @@ class PageContext:
     broken: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def page_of_note(self, path: str) -> str:
-        return paths.note_page(path, self.vault.config.index_name)
+        config = self.vault.config
+        if path == config.master_index and self._master_is_folder_index:
+            # The master index is the landing page of its folder when that has no index.
+            return paths.note_page(path.rsplit("/", 1)[0] + "/" + config.index_name,
+                                   config.index_name)
+        return paths.note_page(path, config.index_name)
+
+    @property
+    def _master_is_folder_index(self) -> bool:
+        config = self.vault.config
+        folder = config.master_index.rsplit("/", 1)[0] if "/" in config.master_index else ""
+        sibling = f"{folder}/{config.index_name}" if folder else config.index_name
+        return bool(folder) and sibling not in self.vault.notes
 
 
 def escape_text(text: str) -> str:

@@ -54,8 +54,8 @@
           var j = count > 400 ? (i2 * 7919 + s * 104729) % count : s;
           if (j === i2) continue;
           var dx = x[i2] - x[j], dy = y[i2] - y[j], d2 = dx * dx + dy * dy + 0.01;
-          var f = (k * k / d2) * (count / sample);
-          vx[i2] += dx * f / Math.sqrt(d2); vy[i2] += dy * f / Math.sqrt(d2);
+          var f = (k * k / d2) * (count / sample);   // Fruchterman-Reingold: |F| = k^2 / d
+          vx[i2] += dx * f; vy[i2] += dy * f;
         }
       }
       links.forEach(function (l) {
