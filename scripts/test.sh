@@ -7,9 +7,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/bootstrap.sh "site,test,bench"
 
-# Debian packages the tests need (root only; elsewhere the tests that need them skip locally).
+# Debian packages the tests need: Nix's own parser and the browser the site tests drive
+# (root only; elsewhere the tests that need them skip locally and fail in CI).
 need_apt=()
 command -v nix-instantiate >/dev/null 2>&1 || need_apt+=(nix-bin)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq >/dev/null

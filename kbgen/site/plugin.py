@@ -57,7 +57,7 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
                     continue
                 first = next((c for c in item.children if getattr(c, "file", None)), None)
                 folder = first.file.src_uri.rsplit("/", 1)[0] if first else None
-                if folder in titles and titles[folder]:
+                if titles.get(folder):
                     item.title = titles[folder]
                 visit(item.children)
 

@@ -69,6 +69,18 @@
         x[n] += vx[n] / v * Math.min(v, cap); y[n] += vy[n] / v * Math.min(v, cap);
       }
     }
+    // Fit the drawing into the box, whatever the forces did.
+    var minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    for (var m = 0; m < count; m++) {
+      minX = Math.min(minX, x[m]); maxX = Math.max(maxX, x[m]);
+      minY = Math.min(minY, y[m]); maxY = Math.max(maxY, y[m]);
+    }
+    var pad = 40, spanX = Math.max(maxX - minX, 1), spanY = Math.max(maxY - minY, 1);
+    var fit = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY, 1.5);
+    var offX = (width - spanX * fit) / 2, offY = (height - spanY * fit) / 2;
+    for (var q = 0; q < count; q++) {
+      x[q] = offX + (x[q] - minX) * fit; y[q] = offY + (y[q] - minY) * fit;
+    }
     return { x: x, y: y };
   }
 
