@@ -1,0 +1,139 @@
+"""Benchmark the site build against plain mkdocs-material on the same notes.
+
+    python benchmarks/bench_site.py [--notes 2000] [--controls 1000]
+
+The project has ``--notes`` generated notes plus PRDs with ``--controls`` controls and
+a matching synthetic flake. Three runs, side by side:
+
+* ``kbgen build``: gate, compile (generated control, option, test and source pages
+  included) and render with mkdocs-material;
+* plain ``mkdocs build`` with mkdocs-material and mkdocs-roamlinks-plugin on the same
+  vault (what people use without kbgen; it renders only the notes);
+* ``kbgen serve``: the time from saving one changed note to the rebuilt page being
+  served (``--dirty`` rendering, parse cache warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_audit import KBGEN, measure  # noqa: E402
+from generate import Spec, generate, generate_trace  # noqa: E402
+
+REPO = Path(__file__).parent.parent
+
+PLAIN = """site_name: plain
+docs_dir: vault
+site_dir: site-plain
+use_directory_urls: false
+theme:
+  name: material
+  font: false
+  features: [navigation.indexes, navigation.prune]
+plugins:
+  - search
+  - roamlinks
+"""
+
+
+def project(folder: Path, notes: int, controls: int) -> Path:
+    if not (folder / "vault").exists():
+        generate(folder, Spec(notes=notes, links=10, broken=0.0))
+        generate_trace(folder, controls=controls, nix_files=max(10, controls // 10))
+        # Every note links its topic index and the PRDs exist: a project that passes the gate.
+    shutil.copy(REPO / "mkdocs.yml", folder / "mkdocs.yml")
+    shutil.rmtree(folder / "site-overrides", ignore_errors=True)
+    shutil.copytree(REPO / "site-overrides", folder / "site-overrides")
+    (folder / "pyproject.toml").write_text("[tool.kbgen]\nignore = [\"TR207\", \"TR305\", "
+                                           "\"KB108\", \"KB201\"]\n")
+    (folder / "mkdocs-plain.yml").write_text(PLAIN)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_rebuild(folder: Path) -> float:
+    """Seconds from changing one note to the served page showing the change."""
+    port = free_port()
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dirty", "-a",
+                               f"127.0.0.1:{port}"], cwd=folder, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}/wiki/topic-000/note-00000.html"
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        time.sleep(2)  # let the watcher settle
+        note = folder / "vault/wiki/topic-000/note-00000.md"
+        marker = f"changed-{int(time.time())}"
+        note.write_text(note.read_text() + f"\n{marker}\n")
+        start = time.perf_counter()
+        while time.perf_counter() - start < 120:
+            try:
+                if marker in urllib.request.urlopen(url, timeout=2).read().decode():
+                    return time.perf_counter() - start
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return float("nan")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notes", type=int, default=2000)
+    parser.add_argument("--controls", type=int, default=1000)
+    parser.add_argument("--work", type=Path,
+                        default=Path(tempfile.gettempdir()) / "kbgen-bench-site")
+    parser.add_argument("--skip-plain", action="store_true")
+    args = parser.parse_args()
+    folder = project(args.work / f"site-{args.notes}-{args.controls}", args.notes, args.controls)
+    env_cache = folder / ".kbgen"
+    shutil.rmtree(env_cache, ignore_errors=True)
+    os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+    kbgen = measure([*KBGEN, "build", "--site-dir", "site"], folder)
+    if kbgen.returncode != 0:
+        print(kbgen.stdout[-3000:], kbgen.stderr[-3000:])
+        raise SystemExit("kbgen build failed")
+    pages = sum(1 for _ in (folder / "site").rglob("*.html"))
+    print(f"Site build: {args.notes:,} notes and {args.controls:,} controls\n")
+    print("| build | wall s | peak MiB | HTML pages |\n|---|---:|---:|---:|")
+    print(f"| kbgen build (gate + compile + mkdocs-material) | {kbgen.seconds:.1f} | "
+          f"{kbgen.peak_mib:.0f} | {pages:,} |", flush=True)
+    if not args.skip_plain:
+        plain = measure([sys.executable, "-m", "mkdocs", "build", "-f", "mkdocs-plain.yml"],
+                        folder)
+        plain_pages = sum(1 for _ in (folder / "site-plain").rglob("*.html"))
+        print(f"| plain mkdocs-material + roamlinks | {plain.seconds:.1f} | "
+              f"{plain.peak_mib:.0f} | {plain_pages:,} |")
+        print(f"\nkbgen / plain wall time: {kbgen.seconds / plain.seconds:.2f}")
+    rebuild = serve_rebuild(folder)
+    print(f"\nkbgen serve (mkdocs serve --dirty with the plugin): one note changed -> page "
+          f"updated in {rebuild:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
