@@ -81,13 +81,14 @@ def test_required_sections_per_folder(tmp_path, kbgen, monkeypatch):
                                   "'## Scope'"
 
 
-def test_inline_suppression_covers_the_next_line_only(tmp_path, kbgen, monkeypatch):
+def test_suppression_on_its_own_line_covers_the_next_block_only(tmp_path, kbgen, monkeypatch):
     write_files(tmp_path, {"vault/a.md": "<!-- kbgen-ignore KB101: written next week -->\n"
-                                         "[[later]]\n[[missing]]\n"})
+                                         "[[later]] and\n[[also-later]]\n\n[[missing]]\n"
+                                         "text <!-- kbgen-ignore KB101: inline --> [[x]]\n"})
     monkeypatch.chdir(tmp_path)
     _, out, _ = kbgen("audit", "--isolated", "--select", "KB101,KB901", "vault")
     assert out.splitlines()[:-1] == [
-        "vault/a.md:3:1: KB101 broken link [[missing]]: no note named 'missing'"]
+        "vault/a.md:5:1: KB101 broken link [[missing]]: no note named 'missing'"]
 
 
 def test_file_wide_suppression_by_name(tmp_path, kbgen, monkeypatch):

@@ -25,6 +25,10 @@ class ProjectFiles:
             self._lines[rel] = self._count(rel)
         return self._lines[rel]
 
+    def is_dir(self, rel: str) -> bool:
+        real = (self.root / rel).resolve()
+        return real.is_relative_to(self.root) and real.is_dir()
+
     def _count(self, rel: str) -> int | None:
         candidate = self.root / rel
         try:

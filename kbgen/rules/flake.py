@@ -11,8 +11,9 @@ from kbgen.rules.context import Context
 from kbgen.trace.model import TraceModel
 
 #: Paths that exist on an FHS distribution but not on NixOS. The look-behind keeps
-#: ``/run/current-system/sw/bin`` and ``/var/lib`` out.
-FHS_PATH = re.compile(r"(?<![\w.~/-])(/usr/(?:s?bin|lib(?:exec|64)?|local|share)\b[\w./-]*|"
+#: ``/run/current-system/sw/bin``, ``/var/lib`` and ``''${pkgs.x}/bin`` (an escaped
+#: interpolation in an indented string, e.g. inside ``literalExpression``) out.
+FHS_PATH = re.compile(r"(?<![\w.~/}$-])(/usr/(?:s?bin|lib(?:exec|64)?|local|share)\b[\w./-]*|"
                       r"/s?bin/[\w.-]+|/lib(?:64)?/[\w.-]+|/opt/[\w.-]+)")
 ALLOW_FHS = re.compile(r"kbgen:\s*allow-fhs\b")
 #: auditd watch rules quoted in notes: ``-w /usr/bin/sudo`` or ``-F path=/bin/su``.

@@ -20,7 +20,8 @@ def stale_file_reference(ctx: Context) -> Iterator[Hit]:
     Code spans such as `` `flake/modules/accounts/default.nix:120` `` whose first folder
     is one of `file-reference-roots` (default: `flake`, `kbgen`, `vault`, `tests`,
     `benchmarks`, `site-overrides`, `docs`) are checked against the repository: the
-    file must exist inside the project and the line, when given, must be within it.
+    file (or, without a line, folder) must exist inside the project and the line,
+    when given, must be within it.
 
     ## Why is this bad?
     Notes that point at code are how auditors find the implementation; a stale path
@@ -42,6 +43,8 @@ def stale_file_reference(ctx: Context) -> Iterator[Hit]:
             if ".." in match["path"].split("/"):
                 continue
             count = ctx.files.line_count(match["path"])
+            if count is None and not match["line"] and ctx.files.is_dir(match["path"]):
+                continue  # a folder, cited without a line
             if count is None:
                 yield Hit(path, span.line, span.column,
                           f"`{span.text}` names a file that does not exist")

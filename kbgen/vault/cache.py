@@ -18,7 +18,7 @@ from pathlib import Path
 from kbgen import __version__
 
 #: Bump when the records or the parser change what they produce.
-FORMAT = 2
+FORMAT = 3
 
 
 class ParseCache:

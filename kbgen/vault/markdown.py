@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.backticks import backtick as _stock_backticks
+from markdown_it.rules_inline.html_inline import html_inline as _stock_html_inline
 from markdown_it.rules_inline.image import image as _stock_image
 from markdown_it.rules_inline.link import link as _stock_link
 from markdown_it.token import Token
@@ -250,6 +251,7 @@ def obsidian_plugin(md: MarkdownIt) -> None:
     md.inline.ruler.at("link", _remember_offset(_stock_link, "link_open"))
     md.inline.ruler.at("image", _remember_offset(_stock_image, "image"))
     md.inline.ruler.at("backticks", _remember_offset(_stock_backticks, "code_inline"))
+    md.inline.ruler.at("html_inline", _remember_offset(_stock_html_inline, "html_inline"))
     md.core.ruler.at("inline", _lazy_inline)
     md.core.ruler.after("inline", "kbgen_locate", _locate)
 

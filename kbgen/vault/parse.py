@@ -133,12 +133,17 @@ class _Collector:
         section: str | None = None
         # Start lines of the current and the previous top-level block.
         block_line, previous_block_line = 0, 0
+        # Suppression comments on their own lines waiting for the block they cover.
+        pending = 0
         while index < count:
             token = tokens[index]
             kind = token.type
             if token.map and token.level == 0 and (kind.endswith("_open") or
                                                    kind in ("html_block", "fence", "code_block")):
                 block_line, previous_block_line = token.map[0] + 1, block_line
+                if pending and kind != "html_block":
+                    self._extend_suppressions(pending, token.map[1])
+                    pending = 0
             if kind == "heading_open":
                 inline = tokens[index + 1]  # its links are collected by the "inline" branch
                 text = _plain_text(inline.children or []).strip()
@@ -163,9 +168,18 @@ class _Collector:
                 self.code_blocks.append(CodeBlock(token.info.strip(), token.content,
                                                   token.map[0] + 1))
             elif kind in ("html_block",):
+                before = len(self.suppressions)
                 self._html(token.content, token.map[0] + 1, 1, own_line=True,
                            last_line=token.map[1])
+                pending += len(self.suppressions) - before
             index += 1
+
+    def _extend_suppressions(self, count: int, last_line: int) -> None:
+        """The last ``count`` suppressions cover the block that follows them, to its end."""
+        for index in range(len(self.suppressions) - count, len(self.suppressions)):
+            suppression = self.suppressions[index]
+            if not suppression.whole_file:
+                self.suppressions[index] = suppression._replace(last_line=last_line)
 
     def _inline(self, children: list) -> None:
         for position, child in enumerate(children):

@@ -81,8 +81,9 @@ class Tag(NamedTuple):
 
 
 class Suppression(NamedTuple):
-    """``<!-- kbgen-ignore CODE[, CODE]: reason -->``; covers its own line and the next one,
-    or the whole file for ``kbgen-ignore-file``."""
+    """``<!-- kbgen-ignore CODE[, CODE]: reason -->``. On a line of its own it covers the
+    block that follows (the paragraph, list, table or code block); inside a line, that
+    line; ``kbgen-ignore-file`` covers the whole note."""
 
     codes: tuple[str, ...]
     reason: str
