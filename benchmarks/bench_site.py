@@ -28,8 +28,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_audit import KBGEN, measure  # noqa: E402
-from generate import Spec, generate, generate_trace  # noqa: E402
+from bench_audit import KBGEN, measure
+from generate import Spec, generate, generate_trace
 
 REPO = Path(__file__).parent.parent
 
