@@ -50,6 +50,9 @@
         "secrets-and-evidence"
         "time-sync"
         "boot-and-coredump"
+        "gpu-node"
+        "agent-sandbox"
+        "ai-services"
       ];
     in
     {
@@ -61,6 +64,9 @@
         accounts = withSops ./modules/accounts;
         audit-and-aide = withSops ./modules/audit-and-aide;
         lan-only-network = ./modules/lan-only-network;
+        gpu-node = ./modules/gpu-node;
+        agent-sandbox = withSops ./modules/agent-sandbox;
+        ai-services = withSops ./modules/ai-services;
 
         default = {
           imports = [
@@ -72,6 +78,9 @@
             ./modules/accounts
             ./modules/audit-and-aide
             ./modules/lan-only-network
+            ./modules/gpu-node
+            ./modules/agent-sandbox
+            ./modules/ai-services
           ];
         };
       };

@@ -5,6 +5,8 @@
 complianceLib.mkComplianceTest {
   name = "audit-logging";
   controls = [
+    "eu-ai-act/Art. 19"
+    "eu-ai-act/Art. 26"
     "nist-800-53/AU-2"
     "nist-800-53/AU-3"
     "nist-800-53/AU-4"

@@ -17,6 +17,7 @@ in
 complianceLib.mkComplianceTest {
   name = "network-boundary";
   controls = [
+    "mitre-atlas/AML.T0025"
     "nist-800-53/SC-7"
     "nist-800-53/SC-7(5)"
     "nist-800-53/AC-4"

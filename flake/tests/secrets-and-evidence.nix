@@ -6,6 +6,7 @@
 complianceLib.mkComplianceTest {
   name = "secrets-and-evidence";
   controls = [
+    "mitre-atlas/AML.T0055"
     "nist-800-53/SC-12"
     "nist-800-53/SC-28"
     "nist-800-53/IA-5(6)"

@@ -56,10 +56,20 @@ def block_anchor(block_id: str) -> str:
 
 
 def relative(from_page: str, to_page: str, anchor: str | None = None) -> str:
-    """A relative link from one page of the tree to another (``#anchor`` optional)."""
+    """A relative link from one page of the tree to another (``#anchor`` optional).
+
+    Both paths are tree-relative and normalised, so plain string work replaces
+    ``posixpath.relpath`` (which consults the working directory on every call; the
+    site makes a link per wikilink of every page).
+    """
     if from_page == to_page and anchor:
         return f"#{anchor}"
-    base = posixpath.dirname(from_page)
-    target = posixpath.relpath(to_page, base) if base else to_page
-    return target + (f"#{anchor}" if anchor else "")
+    source = from_page.split("/")[:-1]
+    target = to_page.split("/")
+    common = 0
+    while common < len(source) and common < len(target) - 1 and \
+            source[common] == target[common]:
+        common += 1
+    parts = [".."] * (len(source) - common) + target[common:]
+    return "/".join(parts) + (f"#{anchor}" if anchor else "")
 

@@ -14,8 +14,10 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from kbgen.site import paths
+from kbgen.trace.controls import Control
 from kbgen.trace.model import TraceModel
 from kbgen.vault.model import ResolvedLink, Vault
 from kbgen.vault.records import Heading, Note
@@ -30,6 +32,14 @@ class PageContext:
     trace: TraceModel
     #: Links that did not resolve, per page (for the strict build and the findings page).
     broken: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    @cached_property
+    def controls_by_note(self) -> dict[str, dict[tuple[int, int], Control]]:
+        """PRD note -> (line, column) of each control id it defines -> the control."""
+        found: dict[str, dict[tuple[int, int], Control]] = defaultdict(dict)
+        for control in self.trace.controls.controls:
+            found[control.note][(control.line, control.column)] = control
+        return found
 
     def page_of_note(self, path: str) -> str:
         config = self.vault.config
@@ -113,8 +123,7 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
     for block in note.block_ids:
         blocks[block.line].append(block)
     anchors = _register_anchors(ctx, note)
-    control_ids = {(c.line, c.column): c for c in ctx.trace.controls.controls
-                   if c.note == note.path}
+    control_ids = ctx.controls_by_note.get(note.path, {})
     out: list[str] = []
     for number in range(first, last + 1):
         line = note.line_text(number)

@@ -1,7 +1,8 @@
 # ai-server: the production host.
 #
-# Composes every compliance module of this flake and, once another engineer has written them,
-# the AI modules (gpu-node, agent-sandbox, ai-services); they are imported only if present.
+# Composes every compliance module of this flake, including the AI modules (gpu-node,
+# agent-sandbox, ai-services); those are imported only if present, so the host also evaluates
+# in a checkout without them.
 { config, lib, ... }:
 let
   canon = config.compliance.canonical;
@@ -83,7 +84,29 @@ in
     lanOnlyNetwork = {
       enable = true;
       # Agents reach the inference API on this host (through loopback) and nothing else.
+      # agent-sandbox adds the UID of every declared agent to this list.
       egress.restrictedUsers = [ "ai-agent" ];
+    };
+
+    # GPU: NVIDIA production driver (open kernel module), CUDA driver libraries, persistence
+    # daemon, /dev/nvidia* restricted to the gpu group. No W^X exception is declared: none
+    # has been shown to be needed on this host (vault finding on the W^X exception).
+    gpuNode.enable = true;
+
+    # Inference: Ollama on loopback behind the TLS gateway on the LAN address. The sops file
+    # holds ai-gateway-tls-cert, ai-gateway-tls-key and ai-gateway-client-ca (see README).
+    # Models are added here after intake, with the manifest and weights digests recorded
+    # on the intake machine; until then the store is empty and nothing is served.
+    aiServices = {
+      enable = true;
+      models.declared = [ ];
+      audit.readers = [ ];
+    };
+
+    # Agents are added by reviewed change (name, UID, runner, tools, allow-list).
+    agentSandbox = {
+      enable = true;
+      approval.approvers = [ "opsadmin" ];
     };
   };
 
