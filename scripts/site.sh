@@ -4,4 +4,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/bootstrap.sh "site"
-exec .venv/bin/kbgen audit "$@"
+exec .venv/bin/kbgen build "$@"

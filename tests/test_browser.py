@@ -146,3 +146,40 @@ def test_dashboard_chart_is_inline_svg(page, served):
     assert page.locator("article svg.kb-chart rect").count() >= 2
     assert page.errors == []
     shot(page, "dashboard")
+
+
+@pytest.fixture(scope="module")
+def bundled_site(browser):
+    """The bundled vault and flake, built the way the README builds them."""
+    env = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
+    out = REPO / "test-artifacts" / "bundled-site"
+    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--strict", "--site-dir",
+                             str(out)], cwd=REPO, env=env, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("path", ["index.html", "kb/dashboard.html",
+                                  "kb/frameworks/nist-800-53.html",
+                                  "kb/controls/nist-800-53/ac-17.html",
+                                  "registers/residual-risks.html", "prd/master-prd.html",
+                                  "kb/graph.html"])
+def test_bundled_site_pages_load_cleanly(browser, bundled_site, path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests, errors = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(bundled_site + path)
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("article").strip()
+    assert errors == []
+    assert {urlsplit(u).hostname for u in requests} <= {"127.0.0.1"}
+    shot(page, "bundled-" + path.replace("/", "-").removesuffix(".html"))
+    context.close()

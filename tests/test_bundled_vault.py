@@ -56,3 +56,23 @@ def test_the_knowledge_base_has_its_promised_shape(bundled):
     assert {p.framework for p in trace.controls.prds} >= {
         "nist-800-53", "disa-stig", "pci-dss", "hipaa", "hitrust", "owasp-llm", "nist-ai-rmf",
         "eu-ai-act", "iso-42001", "mitre-atlas"}
+
+
+def test_every_flake_file_parses_with_tree_sitter_and_with_nix(bundled):
+    from kbgen.nix.nixparse import cross_check, nix_instantiate_available
+    from tests.conftest import need
+
+    flake = bundled.trace.flake
+    assert len(flake.files) >= 20
+    assert [f"{e.pos.file}:{e.pos.line}: {e.message}" for e in flake.errors] == []
+    need(nix_instantiate_available(), "nix-instantiate is not on PATH (Debian's nix-bin)")
+    paths = [REPO / f.path for f in flake.files]
+    assert [f"{e.pos.file}:{e.pos.line}: {e.message}" for e in cross_check(paths, REPO)] == []
+
+
+def test_every_test_names_controls_and_asserts_something(bundled):
+    tests = bundled.trace.tests
+    assert len(tests) >= 13
+    for test in tests:
+        assert test.controls, test.name
+        assert test.assertions >= 3, test.name

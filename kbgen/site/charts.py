@@ -30,14 +30,16 @@ def status_bar(by_status: dict[str, int], width: int = 640) -> str:
             f'viewBox="0 0 {width} 48" width="100%">' + "".join(parts + legend) + "</svg>")
 
 
-def coverage_chart(figures: list[Coverage], width: int = 640) -> str:
+def coverage_chart(figures: list[Coverage], width: int = 720) -> str:
     """A horizontal stacked bar per framework."""
-    row, label_width = 26, 170
+    row, label_width = 26, 250
     height = row * len(figures) + 30
     bars = []
     for i, figure in enumerate(figures):
         y = i * row
-        bars.append(f'<text x="0" y="{y + 15}" font-size="12">{html.escape(figure.name)}</text>')
+        name = figure.name if len(figure.name) <= 36 else figure.name[:35] + "…"
+        bars.append(f'<text x="0" y="{y + 15}" font-size="12">{html.escape(name)}'
+                    f"<title>{html.escape(figure.name)}</title></text>")
         x = float(label_width)
         total = figure.total or 1
         for status in STATUSES:

@@ -309,6 +309,8 @@ def graph_data(ctx: PageContext) -> dict:
         add(f"note:{path}", note.title, "note", ctx.page_of_note(path))
     for control in ctx.trace.controls.controls:
         add(f"control:{control.key}", control.id, "control", paths.control_page(control.key))
+        # A control hangs off the PRD that defines it.
+        edges.add((index[f"note:{control.note}"], index[f"control:{control.key}"]))
     for resolved in ctx.vault.links:
         target = resolved.resolution.target
         if not resolved.resolution.ok or target is None:

@@ -43,7 +43,8 @@
       var a = i * 2.399963, r = 10 * Math.sqrt(i + 1);
       x[i] = width / 2 + r * Math.cos(a); y[i] = height / 2 + r * Math.sin(a);
     }
-    var k = Math.min(Math.sqrt(width * height / Math.max(count, 1)) * 0.5, Math.min(width, height) / 3);
+    var k = Math.min(Math.sqrt(width * height / Math.max(count, 1)) * (count > 200 ? 1.2 : 0.5),
+                     Math.min(width, height) / 3);
     var steps = count > 1500 ? 60 : 200;
     for (var step = 0; step < steps; step++) {
       var t = 1 - step / steps;
@@ -64,7 +65,8 @@
         vx[l[0]] += dx * f; vy[l[0]] += dy * f; vx[l[1]] -= dx * f; vy[l[1]] -= dy * f;
       });
       for (var n = 0; n < count; n++) {
-        vx[n] += (width / 2 - x[n]) * 0.002; vy[n] += (height / 2 - y[n]) * 0.002;
+        var gravity = count > 200 ? 0.02 : 0.002;   // keeps unlinked nodes near the rest
+        vx[n] += (width / 2 - x[n]) * gravity; vy[n] += (height / 2 - y[n]) * gravity;
         var v = Math.sqrt(vx[n] * vx[n] + vy[n] * vy[n]) + 0.01, cap = 12 * t + 0.5;
         x[n] += vx[n] / v * Math.min(v, cap); y[n] += vy[n] / v * Math.min(v, cap);
       }
