@@ -73,8 +73,8 @@ class Config:
         "policy": ("Policy / risk", "Policy", "Residual risk", "Policy / residual risk"),
         "tests": ("Tests", "Test"),
     })
-    #: Framework id -> project-relative OSCAL catalog(s) that list its valid ids.
-    catalogs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Backticked option paths in notes starting with these must exist in the flake.
+    option_prefixes: tuple[str, ...] = ("compliance.",)
     #: First folders of backticked paths that ``stale-file-reference`` checks.
     file_reference_roots: tuple[str, ...] = ("flake", "kbgen", "vault", "tests", "benchmarks",
                                              "site-overrides", "docs")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
-from kbgen.trace.controls import Control
+from kbgen.trace.controls import OPTION_PATH, Control
 from kbgen.trace.model import TraceModel
 
 
@@ -326,3 +326,38 @@ def uncited_option(ctx: Context) -> Iterator[Hit]:
         yield Hit(declaration.pos.file, declaration.pos.line, declaration.pos.column,
                   f"option {declaration.path} is declared but no control cites it",
                   project=True)
+
+
+@rule("TR208", "note-cites-missing-option", family="traceability", severity=Severity.ERROR,
+      command="trace")
+def note_cites_missing_option(ctx: Context) -> Iterator[Hit]:
+    """A note that names, in backticks, a project option the flake does not have.
+
+    ## What it does
+    Code spans in any note that look like an option path under one of
+    `option-prefixes` (default: `compliance.`) must be declared or defined in
+    `flake/`. `<name>` segments match any attribute name.
+
+    ## Why is this bad?
+    Prose that names options is how readers find the implementation; a renamed or
+    invented option sends them nowhere, and the claim it supports is unverified.
+
+    ## Example
+    `` `compliance.canonical.logRetention.auditDays` `` when the module declares
+    `compliance.canonical.logRetention.journaldMaxRetention`.
+
+    ## Fix safety
+    No fix.
+    """
+    model: TraceModel = ctx.trace
+    prefixes = tuple(ctx.config.option_prefixes)
+    if not prefixes or not model.flake.files:
+        return
+    for path, note in model.vault.notes.items():
+        for span in note.code_spans:
+            text = span.text.strip()
+            if not text.startswith(prefixes) or not OPTION_PATH.fullmatch(text):
+                continue
+            if not model.flake.is_defined_or_declared(text):
+                yield Hit(path, span.line, span.column,
+                          f"`{text}` is not an option of the flake")
