@@ -74,7 +74,12 @@ def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]]
 
 def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
                cache: ParseCache | None) -> tuple[list[Note], list[FileProblem]]:
-    """Parse every note, taking unchanged ones from the cache; keeps ``paths`` order."""
+    """Parse every note, taking unchanged ones from the cache; keeps ``paths`` order.
+
+    Notes parsed in this process stay objects; notes from worker processes and from the
+    cache arrive packed and are unpacked once.
+    """
+    parsed: dict[str, Note] = {}
     packed: dict[str, tuple] = {}
     problems: list[FileProblem] = []
     todo: list[str] = []
@@ -91,6 +96,7 @@ def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
         else:
             todo.append(rel)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    remote: list[tuple[list[tuple[str, tuple]], list[FileProblem]]] = []
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
         # The main process parses a share itself while workers-1 helpers do the rest.
         share = len(todo) // workers
@@ -98,27 +104,39 @@ def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
         batches.append(tuple(todo[(workers - 1) * share:]))
         with ProcessPoolExecutor(max_workers=workers - 1) as pool:
             futures = [pool.submit(_parse_batch, root, batch) for batch in batches]
-            results = [_parse_batch(root, tuple(todo[:share]))]
-            results += [future.result() for future in futures]
+            problems.extend(_parse_here(root, todo[:share], parsed))
+            remote = [future.result() for future in futures]
     else:
-        results = [_parse_batch(root, tuple(todo))]
-    for batch_packed, batch_problems in results:
+        problems.extend(_parse_here(root, todo, parsed))
+    for batch_packed, batch_problems in remote:
         problems.extend(batch_problems)
-        for rel, note in batch_packed:
-            packed[rel] = note
-            if cache is not None and rel in stats:
-                cache.put(rel, stats[rel], note)
-    return [unpack(packed[rel]) for rel in paths if rel in packed], problems
+        packed.update(batch_packed)
+    if cache is not None:
+        for rel, note in parsed.items():
+            if rel in stats:
+                cache.put(rel, stats[rel], pack(note))
+        for rel, _ in (item for batch, _ in remote for item in batch):
+            if rel in stats:
+                cache.put(rel, stats[rel], packed[rel])
+    return [parsed[rel] if rel in parsed else unpack(packed[rel])
+            for rel in paths if rel in parsed or rel in packed], problems
 
 
-def _parse_batch(root: Path, paths: tuple[str, ...]
-                 ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
-    """Read and parse some notes; results are packed (plain tuples) to travel cheaply."""
-    notes, problems = [], []
+def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[FileProblem]:
+    problems = []
     for path in paths:
         data, problem = read_note(root, path)
         if problem is not None:
             problems.append(problem)
         if data is not None:
-            notes.append((path, pack(parse_note(path, data))))
-    return notes, problems
+            into[path] = parse_note(path, data)
+    return problems
+
+
+def _parse_batch(root: Path, paths: tuple[str, ...]
+                 ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
+    """Read and parse some notes in a worker; results are packed (plain tuples) to travel
+    cheaply between processes."""
+    notes: dict[str, Note] = {}
+    problems = _parse_here(root, list(paths), notes)
+    return [(path, pack(note)) for path, note in notes.items()], problems
