@@ -8,7 +8,9 @@ can take ``build/docs``.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 
 from mkdocs.config import config_options as c
@@ -21,6 +23,9 @@ from kbgen.output import FORMATS, Report
 from kbgen.project import open_config, run
 from kbgen.site import state
 from kbgen.site.build import TREE, compile_tree, gate
+
+
+log = logging.getLogger("mkdocs.plugins.kbgen")
 
 
 class KbgenConfig(Config):
@@ -36,13 +41,17 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
         except KbgenError as exc:
             raise PluginError(str(exc)) from exc
         if state.CURRENT is None or not os.environ.get("KBGEN_TREE_READY"):
+            start = time.perf_counter()
             result = run(settings, commands=("audit", "trace"))
+            checked = time.perf_counter()
             blocking = gate(result, self.config.strict)
             if blocking:
                 report = Report("check", tuple(blocking), tuple(result.rules))
                 raise PluginError("kbgen check failed:\n" + FORMATS["concise"](report))
             state.TREE = compile_tree(result, root / TREE)
             state.CURRENT = result
+            log.info("kbgen: checked in %.2f s, compiled %d pages in %.2f s",
+                     checked - start, len(state.TREE.pages), time.perf_counter() - checked)
         config.docs_dir = str(root / TREE)
         self._watch = [settings.vault_root, settings.flake_root]
         return config
