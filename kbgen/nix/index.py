@@ -103,6 +103,7 @@ reads (``options.x.y.default``), and compliance tests inside module files'
 from __future__ import annotations
 
 import bisect
+import hashlib
 import os
 import posixpath
 import threading
@@ -1625,5 +1626,15 @@ def index_flake(flake_root: Path, project_root: Path) -> FlakeIndex:
             )
             files.append(NixFile(path, (), (), (), (), (), (), (error,)))
             continue
-        files.append(index_nix_source(data, path))
+        # A long-running process (``kbgen serve``) indexes the flake on every change of
+        # any note; files whose bytes did not change keep their record.
+        key = (path, hashlib.sha256(data).digest())
+        record = _INDEXED.get(key)
+        if record is None:
+            record = _INDEXED[key] = index_nix_source(data, path)
+        files.append(record)
     return FlakeIndex(files=tuple(files), skipped=tuple(sorted(rel(p) for p in skipped)))
+
+
+#: (path, SHA-256 of the bytes) -> the file's index; records are immutable.
+_INDEXED: dict[tuple[str, bytes], NixFile] = {}

@@ -70,6 +70,11 @@ def _title_of(page_text: str) -> str:
     return json.loads(first[len("title: "):]) if first.startswith("title: ") else ""
 
 
+#: What the last compile in this process wrote: tree -> page -> bytes. ``kbgen serve``
+#: compiles on every change; comparing with memory saves reading thousands of files.
+_WRITTEN: dict[Path, dict[str, bytes]] = {}
+
+
 def _sync(files: dict[str, bytes], out: Path) -> None:
     """Make ``out`` hold exactly ``files``, writing only what changed (each write atomic).
 
@@ -77,8 +82,11 @@ def _sync(files: dict[str, bytes], out: Path) -> None:
     watches the tree sees only real changes (and does not rebuild in a loop).
     """
     out.mkdir(parents=True, exist_ok=True)
+    previous = _WRITTEN.get(out, {})
     for rel, data in files.items():
         target = out / rel
+        if previous.get(rel) == data and target.exists():
+            continue
         try:
             if target.read_bytes() == data:
                 continue
@@ -89,12 +97,16 @@ def _sync(files: dict[str, bytes], out: Path) -> None:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, target)
+    if previous and previous.keys() == files.keys():
+        _WRITTEN[out] = files
+        return  # the same pages as last time: nothing can be stale
     wanted = {out / rel for rel in files}
     for existing in sorted(out.rglob("*"), reverse=True):
         if existing.is_file() and existing not in wanted:
             existing.unlink()
         elif existing.is_dir() and not any(existing.iterdir()):
             existing.rmdir()
+    _WRITTEN[out] = files
 
 
 def _default_home(ctx: PageContext) -> str:

@@ -24,7 +24,6 @@ from kbgen.project import open_config, run
 from kbgen.site import state
 from kbgen.site.build import TREE, compile_tree, gate
 
-
 log = logging.getLogger("mkdocs.plugins.kbgen")
 
 

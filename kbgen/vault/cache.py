@@ -43,6 +43,10 @@ class ParseCache:
             return entry[2]
         return None
 
+    def has(self, rel: str) -> bool:
+        """Whether this run already holds a current entry for ``rel``."""
+        return rel in self._new
+
     def put(self, rel: str, stat: os.stat_result, packed: tuple) -> None:
         self._new[rel] = (stat.st_size, stat.st_mtime_ns, packed)
 

@@ -90,6 +90,12 @@ def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
         except OSError:
             todo.append(rel)  # read_note reports why
             continue
+        live = _LIVE.get((root, rel)) if cache else None
+        if live is not None and live[:2] == (stats[rel].st_size, stats[rel].st_mtime_ns):
+            parsed[rel] = live[2]
+            if cache is not None:
+                cache.get(rel, stats[rel])  # keeps the entry in the saved cache
+            continue
         hit = cache.get(rel, stats[rel]) if cache else None
         if hit is not None:
             packed[rel] = hit
@@ -113,13 +119,24 @@ def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
         packed.update(batch_packed)
     if cache is not None:
         for rel, note in parsed.items():
-            if rel in stats:
+            if rel in stats and not cache.has(rel):
                 cache.put(rel, stats[rel], pack(note))
         for rel, _ in (item for batch, _ in remote for item in batch):
             if rel in stats:
                 cache.put(rel, stats[rel], packed[rel])
-    return [parsed[rel] if rel in parsed else unpack(packed[rel])
-            for rel in paths if rel in parsed or rel in packed], problems
+    notes = [parsed[rel] if rel in parsed else unpack(packed[rel])
+             for rel in paths if rel in parsed or rel in packed]
+    if cache is not None:
+        for note in notes:
+            if note.path in stats:
+                stat = stats[note.path]
+                _LIVE[(root, note.path)] = (stat.st_size, stat.st_mtime_ns, note)
+    return notes, problems
+
+
+#: Notes parsed earlier in this process, by (vault root, path): (size, mtime, note).
+#: ``kbgen serve`` compiles on every change; this spares it even the cache's unpickling.
+_LIVE: dict[tuple[Path, str], tuple[int, int, Note]] = {}
 
 
 def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[FileProblem]:
