@@ -182,3 +182,51 @@ def test_unresolved_links_are_visibly_marked(tmp_path):
     page = (root / "build/docs/wiki/ops/broken.md").read_text()
     assert "<span class=\"kb-broken\" title=\"no note named &#x27;nowhere&#x27;\">nowhere</span>" \
         in page
+
+
+def test_serve_rebuilds_when_a_note_or_a_nix_file_changes(tmp_path):
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    root = make_site_project(tmp_path / "project")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "kbgen", "serve", "--dev-addr",
+                               f"127.0.0.1:{port}"], cwd=root, env=_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+
+    def page(path: str) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            return ""
+
+    def wait_for(path: str, text: str) -> bool:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if text in page(path):
+                return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        assert wait_for("wiki/ops/hardening.html", "AES-CTR")
+        note = root / "vault/wiki/ops/hardening.md"
+        note.write_text(note.read_text().replace("AES-CTR", "AES-GCM and AES-CTR"))
+        assert wait_for("wiki/ops/hardening.html", "AES-GCM and AES-CTR")
+        module = root / "flake/modules/canonical/default.nix"
+        module.write_text(module.read_text().replace("default = 3;", "default = 4;"))
+        # The resolved setting no longer matches: the gate stops the rebuild and the
+        # served page keeps the last good build; fixing the register lets it through.
+        settings = root / "vault/registers/resolved-settings.yaml"
+        settings.write_text(settings.read_text().replace("value: 3", "value: 4"))
+        assert wait_for("wiki/ops/ssh-access.html", "gets 4 attempts")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
