@@ -1448,7 +1448,11 @@ class _GenericWalker:
                         StringLiteral(text, f.node_pos(node), ctx, kind, segments=(segment,))
                     )
                     return
-        chunks = string_chunks(node, f.src)
+        self._record(node, string_chunks(node, f.src), ctx, kind)
+
+    def _record(self, node: Node, chunks: list[Chunk], ctx: str | None, kind: str) -> None:
+        """Append the literal made of ``chunks`` (text and interpolations) to the file."""
+        f = self.f
         interpolations = tuple(c.text for c in chunks if c.interpolation)
         f.strings.append(
             StringLiteral(
@@ -1477,18 +1481,7 @@ class _GenericWalker:
                 chunks.append(Chunk(f.text(c), c.start_byte, False))
         if not chunks:  # spath/uri are single tokens
             chunks.append(Chunk(f.text(node), node.start_byte, False))
-        interpolations = tuple(c.text for c in chunks if c.interpolation)
-        f.strings.append(
-            StringLiteral(
-                text=chunks_text(chunks),
-                pos=f.node_pos(node),
-                context=None,
-                kind=kind,
-                has_interpolation=bool(interpolations),
-                interpolations=interpolations,
-                segments=self._segments(merge_line_chunks(chunks)),
-            )
-        )
+        self._record(node, chunks, None, kind)
 
 
 # --------------------------------------------------------------------------
