@@ -144,7 +144,7 @@ in
       auditSpaceLeft = mkOption {
         type = types.strMatching "[0-9]+%";
         default = "25%";
-        description = "auditd space_left: warn when free space on the audit volume drops below 25 % (STIG V-268103, V-268101).";
+        description = "auditd space_left: act when free space on the audit volume drops below 25 % (STIG V-268103). audit-and-aide sets space_left_action = SYSLOG, which logs the event but notifies nobody, so STIG V-268101 (notify the SA and ISSO at 75 % usage) stays an open finding.";
       };
       auditAdminSpaceLeft = mkOption {
         type = types.strMatching "[0-9]+%";
