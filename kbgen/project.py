@@ -68,10 +68,6 @@ class Run:
     findings: list[Finding]
 
 
-#: Kept for callers of the audit-only API.
-AuditRun = Run
-
-
 def compile_project(config: Config, *, jobs: int | None = None, cache: bool = True,
                     flake: bool = True, cross_check: bool = False) -> tuple[Vault, TraceModel]:
     """Load, parse, find controls and registers, resolve links, index the flake.

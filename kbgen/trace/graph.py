@@ -1,7 +1,8 @@
 """The traceability graph and its JSON export.
 
-Nodes: ``control:<framework>/<id>``, ``option:<path>``, ``file:<project path>``,
-``test:<name>``, ``risk:<RR-nn>``, ``note:<vault path>``, ``setting:<id>``.
+Nodes: ``note:<vault path>`` and ``attachment:<path>`` (from the vault's link graph),
+``control:<framework>/<id>``, ``option:<path>``, ``file:<project path>``,
+``test:<name>``, ``risk:<RR-nn>``, ``setting:<id>``.
 Edges carry ``kinds``; :data:`kbgen.trace.model.EDGE_KINDS` names each kind in both
 directions.
 """
@@ -20,12 +21,13 @@ if TYPE_CHECKING:
 
 
 def build_trace_graph(model: TraceModel) -> nx.DiGraph:
-    graph = nx.DiGraph()
+    """The vault's link graph, extended with controls, options, files, tests, risks and
+    settings: one graph for the whole project."""
+    graph = nx.DiGraph(model.vault.graph)
     kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def node(name: str, **attrs: Any) -> str:
-        if name not in graph:
-            graph.add_node(name, **attrs)
+        graph.add_node(name, **attrs)  # adds, or completes what the link graph knew
         return name
 
     for control in model.controls.controls:
@@ -61,7 +63,9 @@ def build_trace_graph(model: TraceModel) -> nx.DiGraph:
         s = node(f"setting:{setting.id}", kind="setting", title=setting.title)
         kinds[(s, node(f"option:{setting.canonical_path}", kind="option",
                        exists=model.option_exists(setting.canonical_path)))].add("pins")
-    graph.add_edges_from((s, t, {"kinds": frozenset(k)}) for (s, t), k in kinds.items())
+    for (source, target), new in kinds.items():
+        old = graph.edges[source, target]["kinds"] if graph.has_edge(source, target) else set()
+        graph.add_edge(source, target, kinds=frozenset(old) | frozenset(new))
     return graph
 
 

@@ -16,13 +16,16 @@ from kbgen.nix.model import ComplianceTest, FlakeIndex, NixParseError
 from kbgen.trace.controls import Control, ControlSet
 from kbgen.trace.frameworks import FRAMEWORKS, split_key
 from kbgen.trace.registers import ResolvedSettings, RiskRegister, RiskRow
+from kbgen.vault.graph import INVERSE
 from kbgen.vault.model import Target, Vault
 
 if TYPE_CHECKING:
     import networkx as nx
 
-#: Edge kinds of the traceability graph and their names read backwards.
+#: Edge kinds of the traceability graph and their names read backwards (the vault's own
+#: ``links-to`` and ``embeds`` edges are part of it).
 EDGE_KINDS = {
+    **INVERSE,
     "implemented-by": "implements",       # control -> option
     "declared-in": "declares",            # option -> file
     "defined-in": "defines",              # option -> file

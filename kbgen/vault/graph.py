@@ -51,15 +51,6 @@ def build_graph(notes: Iterable[str], links: Iterable[ResolvedLink]) -> nx.DiGra
     return graph
 
 
-def edges_of_kind(graph: nx.DiGraph, kind: str) -> Iterator[tuple[str, str]]:
-    return ((s, t) for s, t, k in graph.edges(data="kinds") if kind in k)
-
-
-def backlinks(graph: nx.DiGraph, node: str) -> list[str]:
-    """Nodes with an edge into ``node``, sorted, without ``node`` itself."""
-    return sorted(set(graph.predecessors(node)) - {node})
-
-
 def embed_graph(links: Iterable[ResolvedLink]) -> nx.DiGraph:
     """The ``embeds`` edges between notes (and folder indexes) alone."""
     graph = nx.DiGraph()
