@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the site on localhost (mkdocs serve with the kbgen plugin).")
     serve_parser.add_argument("--dev-addr", default="127.0.0.1:8000",
                               help="address to serve on (default: 127.0.0.1:8000)")
+    serve_parser.add_argument("--full", action="store_true",
+                              help="re-render every page on each change (default: only the "
+                                   "pages whose compiled Markdown changed; the live search "
+                                   "index then covers those pages only)")
 
     rule_parser = commands.add_parser("rule", help="explain one rule",
                                       description="Print a rule's documentation.")
@@ -252,7 +256,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise KbgenError("MkDocs is not installed (pip install 'kbgen[site]')") from exc
     config = open_config(None)
     serve(config_file=str(config.project_root / "mkdocs.yml"), dev_addr=args.dev_addr,
-          livereload=True)
+          livereload=True, build_type=None if args.full else "dirty")
     return EXIT_OK
 
 
