@@ -58,7 +58,10 @@ def compile_tree(result: Run, out: Path) -> CompiledTree:
         files[attachment] = (vault.root / attachment).read_bytes()
     data = json.dumps(pages.graph_data(ctx), separators=(",", ":"), sort_keys=True)
     files[f"{paths.GENERATED}/graph-data.js"] = f"window.KB_GRAPH = {data};\n".encode()
-    _sync(files, out)
+    # Pages whose prose uses macros show values from elsewhere: rewrite them every time so
+    # that a live server re-renders them even when their own Markdown did not change.
+    volatile = {page for page, text in texts.items() if "{{" in text}
+    _sync(files, out, volatile)
     titles = {page.rsplit("/", 1)[0]: _title_of(text) for page, text in texts.items()
               if page.endswith("/index.md")}
     return CompiledTree(out, texts, dict(ctx.broken), titles)
@@ -75,7 +78,7 @@ def _title_of(page_text: str) -> str:
 _WRITTEN: dict[Path, dict[str, bytes]] = {}
 
 
-def _sync(files: dict[str, bytes], out: Path) -> None:
+def _sync(files: dict[str, bytes], out: Path, volatile: set[str] = frozenset()) -> None:
     """Make ``out`` hold exactly ``files``, writing only what changed (each write atomic).
 
     Unchanged files keep their modification time, so a live-reloading server that
@@ -85,13 +88,14 @@ def _sync(files: dict[str, bytes], out: Path) -> None:
     previous = _WRITTEN.get(out, {})
     for rel, data in files.items():
         target = out / rel
-        if previous.get(rel) == data and target.exists():
-            continue
-        try:
-            if target.read_bytes() == data:
+        if rel not in volatile:
+            if previous.get(rel) == data and target.exists():
                 continue
-        except OSError:
-            pass
+            try:
+                if target.read_bytes() == data:
+                    continue
+            except OSError:
+                pass
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".kbgen-")
         with os.fdopen(handle, "wb") as stream:

@@ -73,7 +73,11 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
         return nav
 
     def on_serve(self, server, config, builder):
-        for path in self._watch:
+        # Watch the sources, not the compiled tree: kbgen writes the tree on every rebuild,
+        # and watching it would trigger a second rebuild each time.
+        server.unwatch(config.docs_dir)
+        root = Path(config.config_file_path).parent
+        for path in (*self._watch, root / "site-overrides"):
             if path.exists():
                 server.watch(str(path))
         return server

@@ -86,8 +86,17 @@ class TraceModel:
 
     def option_exists(self, path: str) -> bool:
         """Declared or defined by the flake itself (settings made only inside test nodes
-        do not implement anything)."""
-        return self.flake.is_defined_or_declared(path, include_tests=False)
+        do not implement anything). Answers are kept: the site asks about every cited
+        option many times."""
+        known = self._option_answers.get(path)
+        if known is None:
+            known = self._option_answers[path] = self.flake.is_defined_or_declared(
+                path, include_tests=False)
+        return known
+
+    @cached_property
+    def _option_answers(self) -> dict[str, bool]:
+        return {}
 
     def row_targets(self, control: Control) -> list[Target]:
         """What the links in a control's row resolve to."""
@@ -119,6 +128,16 @@ class TraceModel:
 
     def status(self, control: Control) -> str:
         """tested, untested, unmapped, accepted-risk or policy (see :data:`STATUSES`)."""
+        known = self._statuses.get(control.key)
+        if known is None:
+            known = self._statuses[control.key] = self._status(control)
+        return known
+
+    @cached_property
+    def _statuses(self) -> dict[str, str]:
+        return {}
+
+    def _status(self, control: Control) -> str:
         if control.layer in ("host", "hybrid"):
             if not self.valid_options(control):
                 return "accepted-risk" if self.risks_of(control) else "unmapped"
