@@ -230,3 +230,18 @@ def test_serve_rebuilds_when_a_note_or_a_nix_file_changes(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_recompiling_in_one_process_reuses_only_unchanged_pages(tmp_path):
+    """kbgen serve compiles again on every change; what a change reaches must change."""
+    root = make_site_project(tmp_path / "project")
+    config = open_config(str(root / "vault"))
+    compile_tree(run(config, commands=("audit", "trace"), cache=True), root / "build/docs")
+    note = root / "vault/wiki/ops/ssh-access.md"
+    note.write_text(note.read_text().replace("title: SSH access", "title: Remote shell access"))
+    compile_tree(run(config, commands=("audit", "trace"), cache=True), root / "build/docs")
+    tree = root / "build/docs"
+    assert 'title: "Remote shell access"' in (tree / "wiki/ops/ssh-access.md").read_text()
+    # Backlinks on the page it links to, and the control page that lists its mentions.
+    assert "[Remote shell access](ssh-access.md)" in (tree / "wiki/ops/hardening.md").read_text()
+    assert "Remote shell access" in (tree / "kb/controls/nist-800-53/ac-17.md").read_text()

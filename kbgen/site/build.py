@@ -21,6 +21,7 @@ from kbgen.project import Run, open_config, run
 from kbgen.rules.base import Finding, Severity
 from kbgen.site import pages, paths, state
 from kbgen.site.render import PageContext, render_note
+from kbgen.vault.records import Note
 
 TREE = "build/docs"
 
@@ -35,21 +36,19 @@ class CompiledTree:
 
 
 def compile_tree(result: Run, out: Path) -> CompiledTree:
-    """Write every page of the site as Markdown under ``out`` (replaced atomically)."""
+    """Write every page of the site as Markdown under ``out`` (only changed files)."""
     vault, trace = result.vault, result.trace
     assert trace is not None, "the site needs the traceability model"
     ctx = PageContext(vault, trace)
+    layout = (tuple(vault.notes), trace.risks.path)
     texts: dict[str, str] = {}
     for path, note in vault.notes.items():
         if note.problems and any(p.kind == "binary" for p in note.problems):
             continue
-        texts[ctx.page_of_note(path)] = render_note(ctx, note)
+        texts[ctx.page_of_note(path)] = _note_page(ctx, note, out, layout)
     if "index.md" not in texts:
         texts["index.md"] = _default_home(ctx)
-    for generate in (pages.framework_pages, pages.control_pages, pages.option_pages,
-                     pages.test_pages, pages.source_pages, pages.settings_page,
-                     pages.dashboard_page, pages.graph_page):
-        texts.update(generate(ctx))
+    texts.update(_generated_pages(ctx, out, layout))
     texts.update(pages.findings_page(ctx, result.findings))
     texts.update(pages.section_indexes(ctx, texts))
 
@@ -65,6 +64,55 @@ def compile_tree(result: Run, out: Path) -> CompiledTree:
     titles = {page.rsplit("/", 1)[0]: _title_of(text) for page, text in texts.items()
               if page.endswith("/index.md")}
     return CompiledTree(out, texts, dict(ctx.broken), titles)
+
+
+# -- reuse between compiles in one process (``kbgen serve``) -----------------------------
+#
+# A page is compiled again only when what it is made of changed. Keys are compared with
+# ``==``, never hashed, and hold only immutable records of the model.
+
+#: (tree, note path) -> (inputs, page text, unresolved links on the page).
+_NOTE_PAGES: dict[tuple[Path, str], tuple[object, str, list[str]]] = {}
+#: tree -> (inputs, generated pages, unresolved links per page).
+_GENERATED_PAGES: dict[Path, tuple[object, dict[str, str]]] = {}
+
+
+def _note_page(ctx: PageContext, note: Note, out: Path, layout: object) -> str:
+    links = ctx.vault.links_by_source.get(note.path, ())
+    if any(r.link.is_embed and r.resolution.target is not None and
+           r.resolution.target.kind in ("note", "folder") for r in links):
+        return render_note(ctx, note)  # transclusions depend on other notes' text
+    inbound = sorted({(r.source, ctx.vault.notes[r.source].title)
+                      for r in ctx.vault.inbound.get(note.path, ())})
+    key = (note.digest, layout, [(r.resolution.status, r.resolution.target, r.resolution.anchor,
+                                  r.resolution.detail) for r in links], inbound)
+    page = ctx.page_of_note(note.path)
+    cached = _NOTE_PAGES.get((out, note.path))
+    if cached is not None and cached[0] == key:
+        if cached[2]:
+            ctx.broken[page].extend(cached[2])
+        return cached[1]
+    before = len(ctx.broken.get(page, ()))
+    text = render_note(ctx, note)
+    _NOTE_PAGES[(out, note.path)] = (key, text, list(ctx.broken.get(page, ())[before:]))
+    return text
+
+
+def _generated_pages(ctx: PageContext, out: Path, layout: object) -> dict[str, str]:
+    trace = ctx.trace
+    key = (layout, trace.controls.controls, trace.controls.prds, trace.tests,
+           [id(f) for f in trace.flake.files], trace.settings.settings, trace.risks.rows,
+           sorted(trace.mentions.items()), [(p, n.title) for p, n in ctx.vault.notes.items()])
+    cached = _GENERATED_PAGES.get(out)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    generated: dict[str, str] = {}
+    for generate in (pages.framework_pages, pages.control_pages, pages.option_pages,
+                     pages.test_pages, pages.source_pages, pages.settings_page,
+                     pages.dashboard_page, pages.graph_page):
+        generated.update(generate(ctx))
+    _GENERATED_PAGES[out] = (key, generated)
+    return generated
 
 
 def _title_of(page_text: str) -> str:
