@@ -39,6 +39,12 @@ in
 complianceLib.mkComplianceTest {
   name = "agent-sandbox";
   controls = [
+    "nist-800-53/CA-9"
+    "nist-800-53/IA-4"
+    "pci-dss/1.3.2"
+    "pci-dss/7.2.5"
+    "hitrust/01.m"
+    "hitrust/09.ad"
     "owasp-llm/LLM01:2025"
     "owasp-llm/LLM05:2025"
     "owasp-llm/LLM08:2025"

@@ -98,6 +98,21 @@ in
 complianceLib.mkComplianceTest {
   name = "ai-services";
   controls = [
+    "nist-800-53/AC-14"
+    "nist-800-53/SC-7(3)"
+    "nist-800-53/SI-10"
+    "pci-dss/8.3.1"
+    "pci-dss/10.2.1"
+    "pci-dss/10.2.2"
+    "pci-dss/10.3.1"
+    "hipaa/§164.312(e)(2)(i)"
+    "hipaa/§164.312(e)(2)(ii)"
+    "hipaa/§164.312(a)(2)(i)"
+    "hitrust/01.q"
+    "hitrust/09.m"
+    "hitrust/09.s"
+    "hitrust/10.f"
+    "disa-stig/V-268159"
     "iso-42001/A.6.2.5"
     "iso-42001/A.6.2.4"
     "mitre-atlas/AML.T0011"
