@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
 from kbgen.trace.model import TraceModel
-from kbgen.trace.registers import RISK_FIELDS
 
 
 def _risk_problems(ctx: Context, *kinds: str) -> Iterator[Hit]:
@@ -107,21 +106,11 @@ def risk_cites_no_control(ctx: Context) -> Iterator[Hit]:
     No fix.
     """
     model: TraceModel = ctx.trace
-    note = model.vault.notes.get(model.risks.path)
-    if note is None:
-        return
     prds = {p.note for p in model.controls.prds}
-    resolved = dict(enumerate(r.resolution for r in model.vault.links_by_source.get(note.path, ())))
-    source_column = RISK_FIELDS.index("Source")
     for row in model.risks.rows:
-        kinds = []
-        for i in row.links:
-            res = resolved.get(i)
-            if res is not None and res.ok and res.target is not None:
-                kinds.append(res.target.kind == "control" or res.target.note in prds)
-        if not any(kinds):
-            yield Hit(row.note, row.line, 1, f"{row.id}: {RISK_FIELDS[source_column]} cites no "
-                                             "control or framework")
+        targets = model.targets_of(row.note, row.links)
+        if not any(t.kind == "control" or t.note in prds for t in targets):
+            yield Hit(row.note, row.line, 1, f"{row.id}: Source cites no control or framework")
 
 
 @rule("TR305", "risk-row-unreferenced", family="risks", severity=Severity.ERROR,
@@ -148,10 +137,6 @@ def risk_row_unreferenced(ctx: Context) -> Iterator[Hit]:
         if not row.superseded and not model.mentions.get(row.id):
             yield Hit(row.note, row.line, 1, f"{row.id} is not referenced by any control or "
                                              "note")
-
-
-def _settings_path(model: TraceModel) -> str:
-    return model.settings.path
 
 
 @rule("TR401", "resolved-settings-invalid", family="settings", severity=Severity.ERROR,

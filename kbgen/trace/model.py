@@ -98,22 +98,15 @@ class TraceModel:
     def _option_answers(self) -> dict[str, bool]:
         return {}
 
+    def targets_of(self, note: str, indexes: tuple[int, ...]) -> list[Target]:
+        """What the links at ``indexes`` of ``note`` (a table row's links) resolve to."""
+        resolved = self.vault.links_by_source.get(note, ())
+        return [r.resolution.target for i in indexes if i < len(resolved)
+                if (r := resolved[i]).resolution.ok and r.resolution.target is not None]
+
     def row_targets(self, control: Control) -> list[Target]:
         """What the links in a control's row resolve to."""
-        note = self.vault.notes[control.note]
-        by_link = self._resolved_by_note.get(control.note, {})
-        return [by_link[i] for i in control.links if i in by_link and i < len(note.links)]
-
-    @cached_property
-    def _resolved_by_note(self) -> dict[str, dict[int, Target]]:
-        found: dict[str, dict[int, Target]] = defaultdict(dict)
-        counters: dict[str, int] = defaultdict(int)
-        for resolved in self.vault.links:
-            index = counters[resolved.source]
-            counters[resolved.source] += 1
-            if resolved.resolution.ok and resolved.resolution.target is not None:
-                found[resolved.source][index] = resolved.resolution.target
-        return found
+        return self.targets_of(control.note, control.links)
 
     def policies_of(self, control: Control) -> list[str]:
         prefix = self.config.policies_dir.rstrip("/") + "/"
