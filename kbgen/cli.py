@@ -232,31 +232,27 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kbgen.site.build import build_site
+    from kbgen.site.build import TREE_DIR, build_site
 
-    result = build_site(None, args.config, strict=args.strict, markdown_only=args.markdown_only,
+    config = open_config(None, args.config)
+    result = build_site(config, strict=args.strict, markdown_only=args.markdown_only,
                         site_dir=args.site_dir, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
-    if result.blocking:
-        report = Report("check", tuple(result.blocking), tuple(result.run.rules),
-                        _source_line(result.run))
+    if result.tree is None:
+        report = Report("check", tuple(result.blocking), tuple(result.checked.rules),
+                        _source_line(result.checked))
         sys.stdout.write(FORMATS["concise"](report))
         print("kbgen: build stopped: fix the findings above (the previous site is untouched)",
               file=sys.stderr)
         return EXIT_FINDINGS
-    pages = len(result.tree.pages) if result.tree else 0
-    where = "build/docs" if args.markdown_only else (args.site_dir or "site")
-    print(f"Built {pages} pages into {where}.", file=sys.stderr)
+    where = TREE_DIR if args.markdown_only else (args.site_dir or "site")
+    print(f"Built {len(result.tree.pages)} pages into {where}.", file=sys.stderr)
     return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        from mkdocs.commands.serve import serve
-    except ImportError as exc:
-        raise KbgenError("MkDocs is not installed (pip install 'kbgen[site]')") from exc
-    config = open_config(None)
-    serve(config_file=str(config.project_root / "mkdocs.yml"), dev_addr=args.dev_addr,
-          livereload=True, build_type=None if args.full else "dirty")
+    from kbgen.site.serve import serve
+
+    serve(open_config(None), dev_addr=args.dev_addr, full=args.full)
     return EXIT_OK
 
 

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbgen.config import Config, find_pyproject, load_config
+from kbgen.build_cache import BuildCache
+from kbgen.config import PROJECT_PATHS, Config, check_resolved_roots, find_pyproject, load_config
 from kbgen.errors import KbgenError
 from kbgen.nix.index import index_flake
 from kbgen.nix.model import FlakeIndex
@@ -55,6 +56,9 @@ def open_config(vault_arg: str | None = None, config_arg: str | None = None,
             config = config.with_overrides(project_root=vault_path.parent)
             root = vault_path.parent
         config = config.with_overrides(vault=Path(os.path.relpath(vault_path, root)).as_posix())
+    # A vault named on the command line may live anywhere; configured paths may not.
+    check_resolved_roots(config, tuple(k for k in PROJECT_PATHS
+                                       if not (k == "vault" and vault_path is not None)))
     return config
 
 
@@ -69,13 +73,14 @@ class Run:
 
 
 def compile_project(config: Config, *, jobs: int | None = None, cache: bool = True,
-                    flake: bool = True, cross_check: bool = False) -> tuple[Vault, TraceModel]:
+                    flake: bool = True, cross_check: bool = False,
+                    memo: BuildCache | None = None) -> tuple[Vault, TraceModel]:
     """Load, parse, find controls and registers, resolve links, index the flake.
 
     Controls and register rows are link targets, so they are extracted from the parsed
     notes before links are resolved; nothing is read twice.
     """
-    loaded = load_notes(config, jobs=jobs, cache=cache)
+    loaded = load_notes(config, jobs=jobs, cache=cache, memo=memo)
     controls = extract_controls(loaded.notes, config)
     risks = extract_risks(loaded.notes.get(config.residual_risks), config.residual_risks)
     vault = link_vault(config, loaded, [*control_targets(controls), *risk_targets(risks)],
@@ -94,12 +99,14 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
 
 def run(config: Config, *, commands: tuple[str, ...], select: tuple[str, ...] = (),
         ignore: tuple[str, ...] = (), jobs: int | None = None, cache: bool = True,
-        cross_check: bool = False) -> Run:
-    """Compile the project and run the rules of ``commands`` (audit, trace or both)."""
+        cross_check: bool = False, memo: BuildCache | None = None) -> Run:
+    """Compile the project and run the rules of ``commands`` (audit, trace or both).
+
+    ``memo`` is the :class:`BuildCache` of a long-lived process (``kbgen serve``)."""
     rules = select_rules(config, commands=commands, select=select, ignore=ignore)
     needs_flake = "trace" in commands
     vault, trace = compile_project(config, jobs=jobs, cache=cache, flake=needs_flake,
-                                   cross_check=cross_check and needs_flake)
+                                   cross_check=cross_check and needs_flake, memo=memo)
     ctx = Context(vault=vault, config=config, files=ProjectFiles(config.project_root),
                   trace=trace)
     return Run(vault, trace, rules, run_rules(ctx, rules))

@@ -45,6 +45,6 @@ def test_no_cache_flag_writes_nothing(cached, kbgen):
 
 def test_a_corrupt_cache_is_ignored(cached, kbgen):
     first = kbgen("audit", "--isolated", "vault")
-    for path in (cached / ".kbgen").glob("notes-*.pickle"):
-        path.write_bytes(b"not a pickle")
+    for path in (cached / ".kbgen").glob("notes-*.json"):
+        path.write_bytes(b"not json")
     assert kbgen("audit", "--isolated", "vault") == first

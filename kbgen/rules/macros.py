@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
-from kbgen.site.macros import MACROS, MacroError, lookup
-from kbgen.trace.model import TraceModel
+from kbgen.trace.macros import MacroError, lookup, parse_call
 
 
 @rule("TR701", "unknown-macro-target", family="macros", severity=Severity.ERROR,
@@ -16,15 +15,16 @@ def unknown_macro_target(ctx: Context) -> Iterator[Hit]:
     """A macro in a note that names an option, control, framework or risk that does not exist.
 
     ## What it does
-    Parses each note that contains `{{` as a Jinja template (the language of
-    mkdocs-macros-plugin) and checks every call of kbgen's macros —
-    `option_default`, `control_title`, `control_status`, `coverage`, `risk_title` —
-    against the model: the argument must be a string naming something that exists.
-    A template syntax error is reported too.
+    Checks every `{{ ... }}` written on one line of a note's body, outside code, that
+    calls a function by name: it must be one of kbgen's macros — `option_default`,
+    `control_title`, `control_status`, `coverage`, `risk_title` — called with one
+    string literal that names something that exists in the model. Text between braces
+    that is no call (`{{.Names}}`, `{{ 5+5 }}`) is ordinary text and not reported.
 
     ## Why is this bad?
     The macro exists so that prose shows the live value instead of a copy; one that
-    names nothing breaks the site build, or shows nothing where a value belongs.
+    names nothing, or a misspelt macro, would show the braces as written where a value
+    belongs.
 
     ## Example
     `Passwords have at least {{ option_default("compliance.canonical.password.minLen") }}
@@ -33,29 +33,17 @@ def unknown_macro_target(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    import jinja2
-    from jinja2 import nodes
-
-    model: TraceModel = ctx.trace
-    environment = jinja2.Environment()
+    model = ctx.trace
     for path, note in model.vault.notes.items():
-        if not any("{{" in line or "{%" in line for line in note.lines):
-            continue
-        source = "\n".join(note.lines)
-        try:
-            tree = environment.parse(source)
-        except jinja2.TemplateSyntaxError as exc:
-            yield Hit(path, exc.lineno or 1, 1, f"macro syntax error: {exc.message}")
-            continue
-        for call in tree.find_all(nodes.Call):
-            if not isinstance(call.node, nodes.Name) or call.node.name not in MACROS:
+        for macro in note.macros:
+            try:
+                call = parse_call(macro.expression)
+            except MacroError as exc:
+                yield Hit(path, macro.line, macro.column, str(exc))
                 continue
-            name = call.node.name
-            if len(call.args) != 1 or not isinstance(call.args[0], nodes.Const) or \
-                    not isinstance(call.args[0].value, str):
-                yield Hit(path, call.lineno, 1, f"{name}() takes one string argument")
+            if call is None:
                 continue
             try:
-                lookup(model, name, call.args[0].value)
+                lookup(model, call.name, call.argument)
             except MacroError as exc:
-                yield Hit(path, call.lineno, 1, f"{name}(): {exc}")
+                yield Hit(path, macro.line, macro.column, f"{call.name}(): {exc}")

@@ -11,8 +11,8 @@ import json
 from collections import defaultdict
 
 from kbgen.rules.base import Finding
-from kbgen.site import charts, paths
-from kbgen.site.render import PageContext, backlinks_section, escape_text, frontmatter
+from kbgen.site import charts, escape, paths
+from kbgen.site.render import PageContext, backlinks_section, frontmatter
 from kbgen.trace.controls import Control
 from kbgen.trace.exports import coverage, matrix_rows
 from kbgen.trace.model import STATUSES
@@ -31,12 +31,12 @@ def _link(from_page: str, to_page: str, text: str, anchor: str | None = None) ->
 
 def _source(from_page: str, file: str, line: int) -> str:
     """A link to a line of a flake file's source page."""
-    return _link(from_page, paths.source_page(file), escape_text(f"{file}:{line}"),
+    return _link(from_page, paths.source_page(file), escape.text(f"{file}:{line}"),
                  paths.source_anchor(line))
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+    return escape.code(text)
 
 
 def framework_pages(ctx: PageContext) -> dict[str, str]:
@@ -49,8 +49,8 @@ def framework_pages(ctx: PageContext) -> dict[str, str]:
         rows = [r for r in matrix_rows(trace, prd.framework)]
         lines = [frontmatter(f"{prd.name} traceability",
                              f"Controls of {prd.name}, their options, tests and status."),
-                 f"# {escape_text(prd.name)} traceability", "",
-                 f"Version {escape_text(prd.version)} · requirements in "
+                 f"# {escape.text(prd.name)} traceability", "",
+                 f"Version {escape.text(prd.version)} · requirements in "
                  f"{_link(page, ctx.page_of_note(prd.note), 'the PRD')} · "
                  f"{figure.total} controls, {figure.percent_covered:.0f}% covered "
                  "(tested, governed by a policy or accepted as a residual risk).", "",
@@ -59,15 +59,16 @@ def framework_pages(ctx: PageContext) -> dict[str, str]:
                  "|---|---|---|---|---|---|"]
         for row in rows:
             key = f"{row['framework']}/{row['control']}"
-            control_link = _link(page, paths.control_page(key), escape_text(row["control"]))
+            control_link = _link(page, paths.control_page(key), escape.text(row["control"]))
             options = ", ".join(_link(page, paths.option_page(o), _code(o))
                                 for o in row["options"])
             if row["missing_options"]:
-                options += " " + ", ".join(f'<span class="kb-broken">{escape_text(o)}</span>'
+                options += " " + ", ".join(f'<span class="kb-broken">{escape.text(o)}</span>'
                                            for o in row["missing_options"])
-            tests = ", ".join(_link(page, paths.test_page(t), escape_text(t))
+            tests = ", ".join(_link(page, paths.test_page(t), escape.text(t))
                               for t in row["tests"])
-            lines.append(f"| {control_link} | {escape_text(row['title'])} | {row['layer']} | "
+            lines.append(f"| {control_link} | {escape.text(row['title'])} | "
+                         f"{escape.text(row['layer'])} | "
                          f"{badge(row['status'])} | {options} | {tests} |")
         pages[page] = "\n".join(lines) + "\n"
     return pages
@@ -88,18 +89,18 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
     status = trace.status(control)
     lines = [frontmatter(f"{control.id} {control.title}",
                          f"{framework_name} {control.id}: {control.title}"),
-             f"# {escape_text(control.id)} {escape_text(control.title)}", "",
+             f"# {escape.text(control.id)} {escape.text(control.title)}", "",
              f"{badge(status)} · "
-             f"{_link(page, paths.framework_page(control.framework), escape_text(framework_name))}"
-             f" · layer **{control.layer}** · defined in "
-             f"{_link(page, ctx.page_of_note(control.note), escape_text(control.note))}", "",
-             "## Requirement", "", escape_text(control.requirement) or "_(none written)_", ""]
+             f"{_link(page, paths.framework_page(control.framework), escape.text(framework_name))}"
+             f" · layer **{escape.text(control.layer)}** · defined in "
+             f"{_link(page, ctx.page_of_note(control.note), escape.text(control.note))}", "",
+             "## Requirement", "", escape.text(control.requirement) or "_(none written)_", ""]
     lines += ["## Implemented by", ""]
     if control.options:
         for option in control.options:
             exists = trace.option_exists(option.path)
             if not exists:
-                lines.append(f'- <span class="kb-broken">{escape_text(option.path)}</span> '
+                lines.append(f'- <span class="kb-broken">{escape.text(option.path)}</span> '
                              "(not declared or defined in the flake)")
                 continue
             where = _option_locations(ctx, option.path, page)
@@ -109,19 +110,19 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
         lines.append("_No Nix option (organisational control)._")
     lines += ["", "## Verified by", ""]
     tests = trace.tests_by_control.get(control.key, ())
-    lines += [f"- {_link(page, paths.test_page(t.name), escape_text(t.name))} "
+    lines += [f"- {_link(page, paths.test_page(t.name), escape.text(t.name))} "
               f"({t.assertions} assertions, {_source(page, t.pos.file, t.pos.line)})"
               for t in tests] or ["_No compliance test names this control._"]
     policies, risks = trace.policies_of(control), trace.risks_of(control)
     if policies or risks:
         lines += ["", "## Policy and residual risk", ""]
-        lines += [f"- {_link(page, ctx.page_of_note(p), escape_text(ctx.vault.notes[p].title))}"
+        lines += [f"- {_link(page, ctx.page_of_note(p), escape.text(ctx.vault.notes[p].title))}"
                   for p in policies]
         for risk in risks:
             row = trace.risk_by_id.get(risk)
             title = f"{risk}: {row.title}" if row else risk
             register = ctx.page_of_note(trace.risks.path)
-            lines.append(f"- {_link(page, register, escape_text(title), risk.casefold())}")
+            lines.append(f"- {_link(page, register, escape.text(title), risk.casefold())}")
     mentions = [n for n in trace.mentions.get(control.key, ()) if n != control.note]
     return "\n".join(lines) + "\n" + backlinks_section(ctx, page, mentions)
 
@@ -151,7 +152,7 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
         flake = trace.flake
         lines = [frontmatter(path, f"Nix option {path}: where it is declared and set, and the "
                                    "controls it implements."),
-                 f"# `{path}`", ""]
+                 f"# {_code(path)}", ""]
         declared = flake.declared(path)
         if declared:
             d = declared[0]
@@ -161,7 +162,7 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
                       f"| Type | {_code(d.type_text or '?')} |",
                       f"| Default | {_code(default)} |"]
             if d.description:
-                lines.append(f"| Description | {escape_text(d.description)} |")
+                lines.append(f"| Description | {escape.text(d.description)} |")
             lines.append("")
         definitions = [d for d in flake.defined(path) if d.test is None]
         if definitions:
@@ -172,13 +173,14 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
                              f"| {_code(value[:120])} | {d.priority or 'normal'} |")
             lines.append("")
         lines += ["## Controls", ""]
-        lines += [f"- {_link(page, paths.control_page(c.key), escape_text(c.key))} "
-                  f"{escape_text(c.title)}" for c in controls] or ["_No control cites it._"]
+        lines += [f"- {_link(page, paths.control_page(c.key), escape.text(c.key))} "
+                  f"{escape.text(c.title)}" for c in controls] or ["_No control cites it._"]
         pinned = [s for s in trace.settings.settings if s.canonical_path == path]
         if pinned:
             lines += ["", "## Resolved setting", ""]
             settings = f"{paths.GENERATED}/settings.md"
-            lines += [f"- {_link(page, settings, escape_text(s.title), s.id)}" for s in pinned]
+            lines += [f"- {_link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
+                      for s in pinned]
         pages[page] = "\n".join(lines) + "\n"
     return pages
 
@@ -189,16 +191,16 @@ def test_pages(ctx: PageContext) -> dict[str, str]:
     for test in trace.tests:
         page = paths.test_page(test.name)
         lines = [frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
-                 f"# Test `{test.name}`", "",
+                 f"# Test {_code(test.name)}", "",
                  f"Defined in {_source(page, test.pos.file, test.pos.line)}"
                  f" · {test.assertions} assertions · nodes: "
-                 f"{', '.join(escape_text(n) for n in test.node_names) or '?'}", "",
+                 f"{', '.join(escape.text(n) for n in test.node_names) or '?'}", "",
                  "## Controls it verifies", ""]
         for key in test.controls:
             control = trace.canonical_control(key)
-            lines.append(f"- {_link(page, paths.control_page(control.key), escape_text(key))} "
-                         f"{escape_text(control.title)}" if control else
-                         f'- <span class="kb-broken">{escape_text(key)}</span> (no such control)')
+            lines.append(f"- {_link(page, paths.control_page(control.key), escape.text(key))} "
+                         f"{escape.text(control.title)}" if control else
+                         f'- <span class="kb-broken">{escape.text(key)}</span> (no such control)')
         lines += ["", "## Options its nodes set", ""]
         lines += [f"- {_code(o)}" for o in test.options_set] or ["_none_"]
         pages[page] = "\n".join(lines) + "\n"
@@ -215,11 +217,10 @@ def source_pages(ctx: PageContext) -> dict[str, str]:
             text = (root / nix_file.path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        fence = "````" if "```" in text else "```"
         pages[page] = (frontmatter(nix_file.path, f"Source of {nix_file.path}.",
                                    ["search:", "  exclude: true"])
-                       + f"# `{nix_file.path}`\n\n{fence}nix linenums=\"1\"\n{text}"
-                       + ("" if text.endswith("\n") else "\n") + f"{fence}\n")
+                       + f"# {_code(nix_file.path)}\n\n"
+                       + escape.fenced(text, 'nix linenums="1"'))
     return pages
 
 
@@ -229,10 +230,10 @@ def settings_page(ctx: PageContext) -> dict[str, str]:
     lines = [frontmatter("Resolved settings", "Every cross-framework value, its driving "
                          "frameworks, rejected values and canonical option."),
              "# Resolved settings", "",
-             f"From `{escape_text(settings.path)}`: each value is pinned to an option of the "
+             f"From `{escape.text(settings.path)}`: each value is pinned to an option of the "
              "canonical module, which `kbgen trace` checks on every build.", ""]
     for setting in settings.settings:
-        lines += [f'## {escape_text(setting.title)} {{ #{setting.id} }}', "",
+        lines += [f"## {escape.text(setting.title)} {{ #{escape.anchor_id(setting.id)} }}", "",
                   f"**Value** {_code(json.dumps(setting.value))} · **canonical option** "
                   + _link(page, paths.option_page(setting.canonical_path),
                           _code(setting.canonical_path)),
@@ -240,13 +241,13 @@ def settings_page(ctx: PageContext) -> dict[str, str]:
         drivers = []
         for key in setting.frameworks:
             control = ctx.trace.canonical_control(key)
-            drivers.append(_link(page, paths.control_page(control.key), escape_text(key))
-                           if control else escape_text(key))
+            drivers.append(_link(page, paths.control_page(control.key), escape.text(key))
+                           if control else escape.text(key))
         if drivers:
             lines += ["Driven by " + ", ".join(drivers) + ".", ""]
         if setting.rejected:
             lines += ["| Rejected value | Why |", "|---|---|"]
-            lines += [f"| {_code(json.dumps(value))} | {escape_text(reason)} |"
+            lines += [f"| {_code(json.dumps(value))} | {escape.text(reason)} |"
                       for value, reason in setting.rejected]
             lines.append("")
     return {page: "\n".join(lines) + "\n"}
@@ -262,7 +263,7 @@ def dashboard_page(ctx: PageContext) -> dict[str, str]:
                                                     for s in STATUSES) + " | Covered |",
              "|---|---:|" + "---:|" * len(STATUSES) + "---:|"]
     for figure in figures:
-        name = _link(page, paths.framework_page(figure.framework), escape_text(figure.name))
+        name = _link(page, paths.framework_page(figure.framework), escape.text(figure.name))
         lines.append(f"| {name} | {figure.total} | "
                      + " | ".join(str(figure.by_status[s]) for s in STATUSES)
                      + f" | {figure.percent_covered:.0f}% |")
@@ -281,8 +282,8 @@ def findings_page(ctx: PageContext, findings: list[Finding]) -> dict[str, str]:
     if findings:
         lines += ["| Where | Rule | Severity | Message |", "|---|---|---|---|"]
         for f in findings:
-            lines.append(f"| {escape_text(f'{f.path}:{f.line}:{f.column}')} | {f.code} "
-                         f"{f.name} | {f.severity} | {escape_text(f.message)} |")
+            lines.append(f"| {escape.text(f'{f.path}:{f.line}:{f.column}')} | {f.code} "
+                         f"{f.name} | {f.severity} | {escape.text(f.message)} |")
     return {page: "\n".join(lines) + "\n"}
 
 
@@ -340,24 +341,24 @@ def section_indexes(ctx: PageContext, generated: dict[str, str]) -> dict[str, st
         "[tests](tests/index.md) and [flake sources](source/index.md)",
         "- [Resolved settings](settings.md) and the [graph](graph.md)",
         "- [Findings](findings.md) of the build's `kbgen check`", ""])}
-    framework_list = [f"- [{escape_text(names[f])}]({f}.md)" for f in sorted(names)]
+    framework_list = [f"- [{escape.text(names[f])}]({f}.md)" for f in sorted(names)]
     pages[f"{root}/frameworks/index.md"] = frontmatter("Frameworks") + "# Frameworks\n\n" + \
         "\n".join(framework_list) + "\n"
     pages[f"{root}/controls/index.md"] = frontmatter("Controls") + "# Controls\n\n" + \
-        "\n".join(f"- [{escape_text(names[f])}]({f}/index.md)" for f in sorted(names)) + "\n"
+        "\n".join(f"- [{escape.text(names[f])}]({f}/index.md)" for f in sorted(names)) + "\n"
     for framework in sorted(names):
         controls = [c for c in trace.controls.controls if c.framework == framework]
-        lines = [f"- [{escape_text(c.id)} {escape_text(c.title)}]"
+        lines = [f"- [{escape.text(c.id)} {escape.text(c.title)}]"
                  f"({paths.control_page(c.key).rsplit('/', 1)[-1]}) {badge(trace.status(c))}"
                  for c in controls]
         pages[f"{root}/controls/{framework}/index.md"] = (
-            frontmatter(names[framework]) + f"# {escape_text(names[framework])}\n\n"
+            frontmatter(names[framework]) + f"# {escape.text(names[framework])}\n\n"
             + "\n".join(lines) + "\n")
     for folder, title in (("options", "Nix options"), ("tests", "Compliance tests"),
                           ("source", "Flake sources")):
         prefix = f"{root}/{folder}/"
         entries = sorted(p for p in generated if p.startswith(prefix) and p != prefix + "index.md")
-        lines = [f"- [{escape_text(p[len(prefix):-3])}]({p[len(prefix):]})" for p in entries]
+        lines = [f"- [{escape.text(p[len(prefix):-3])}]({p[len(prefix):]})" for p in entries]
         pages[f"{prefix}index.md"] = frontmatter(title) + f"# {title}\n\n" + \
             "\n".join(lines) + "\n"
     return pages

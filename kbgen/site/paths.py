@@ -11,6 +11,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from kbgen.site import escape
+
 GENERATED = "kb"
 
 
@@ -56,14 +58,15 @@ def block_anchor(block_id: str) -> str:
 
 
 def relative(from_page: str, to_page: str, anchor: str | None = None) -> str:
-    """A relative link from one page of the tree to another (``#anchor`` optional).
+    """A relative link from one page of the tree to another (``#anchor`` optional),
+    percent-encoded for use as a link destination.
 
     Both paths are tree-relative and normalised, so plain string work replaces
     ``posixpath.relpath`` (which consults the working directory on every call; the
     site makes a link per wikilink of every page).
     """
     if from_page == to_page and anchor:
-        return f"#{anchor}"
+        return escape.destination("", anchor)
     source = from_page.split("/")[:-1]
     target = to_page.split("/")
     common = 0
@@ -71,5 +74,5 @@ def relative(from_page: str, to_page: str, anchor: str | None = None) -> str:
             source[common] == target[common]:
         common += 1
     parts = [".."] * (len(source) - common) + target[common:]
-    return "/".join(parts) + (f"#{anchor}" if anchor else "")
+    return escape.destination("/".join(parts), anchor)
 

@@ -1,15 +1,17 @@
-"""The thin MkDocs plugin: compile the vault and flake, point MkDocs at the tree.
+"""The thin MkDocs plugin: point MkDocs at the compiled tree, name its sections.
 
-Registered as the ``kbgen`` plugin (entry point ``mkdocs.plugins``). It only calls
-into kbgen: ``mkdocs build`` and ``mkdocs serve`` then behave like ``kbgen build``
-and ``kbgen serve``. The compiled Markdown does not need this plugin; any renderer
-can take ``build/docs``.
+Registered as the ``kbgen`` plugin (entry point ``mkdocs.plugins``). Its hooks only
+look things up in a build made by :func:`kbgen.site.build.build`, the one build path:
+``kbgen build`` and ``kbgen serve`` hand the plugin their build (``prepared``) before
+MkDocs runs; a plain ``mkdocs build`` or ``mkdocs serve`` makes the plugin call
+:func:`~kbgen.site.build.build` itself. The run is kept on the plugin instance, as
+mkdocs-material's plugins keep their state. The compiled Markdown does not need this
+plugin: any renderer can take ``build/docs``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -18,11 +20,11 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
+from kbgen.build_cache import BuildCache
 from kbgen.errors import KbgenError
 from kbgen.output import FORMATS, Report
-from kbgen.project import open_config, run
-from kbgen.site import state
-from kbgen.site.build import TREE, compile_tree, gate
+from kbgen.project import open_config
+from kbgen.site.build import TREE_DIR, SiteBuild, build
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
 
@@ -33,31 +35,54 @@ class KbgenConfig(Config):
 
 
 class KbgenPlugin(BasePlugin[KbgenConfig]):
+    def __init__(self) -> None:
+        super().__init__()
+        #: A build made before MkDocs ran (by ``kbgen build`` or ``kbgen serve``).
+        self.prepared: SiteBuild | None = None
+        #: The build this run renders.
+        self.site: SiteBuild | None = None
+        #: Kept across rebuilds of ``mkdocs serve`` (the plugin lives as long as it).
+        self.cache: BuildCache | None = None
+        #: Set by ``kbgen serve``: pages load its build-status script.
+        self.serving = False
+        self._watch: list[Path] = []
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # Defining on_startup keeps this instance across the rebuilds of ``mkdocs serve``.
+        if command == "serve":
+            self.cache = BuildCache()
+
     def on_config(self, config):
         root = Path(config.config_file_path).parent
         try:
             settings = open_config(None, str(root / "pyproject.toml"))
         except KbgenError as exc:
             raise PluginError(str(exc)) from exc
-        if state.CURRENT is None or not os.environ.get("KBGEN_TREE_READY"):
+        self._watch = [settings.vault_root, settings.flake_root, root / "site-overrides"]
+        site, self.prepared = self.prepared, None
+        if site is None:
             start = time.perf_counter()
-            result = run(settings, commands=("audit", "trace"))
-            checked = time.perf_counter()
-            blocking = gate(result, self.config.strict)
-            if blocking:
-                report = Report("check", tuple(blocking), tuple(result.rules))
+            try:
+                site = build(settings, strict=self.config.strict, memo=self.cache)
+            except KbgenError as exc:
+                raise PluginError(f"kbgen: {exc}") from exc
+            if site.tree is None:
+                report = Report("check", tuple(site.blocking), tuple(site.checked.rules))
                 raise PluginError("kbgen check failed:\n" + FORMATS["concise"](report))
-            state.TREE = compile_tree(result, root / TREE)
-            state.CURRENT = result
-            log.info("kbgen: checked in %.2f s, compiled %d pages in %.2f s",
-                     checked - start, len(state.TREE.pages), time.perf_counter() - checked)
-        config.docs_dir = str(root / TREE)
-        self._watch = [settings.vault_root, settings.flake_root]
+            log.info("kbgen: checked and compiled %d pages in %.2f s", len(site.tree.pages),
+                     time.perf_counter() - start)
+        self.site = site
+        config.docs_dir = str(root / TREE_DIR)
+        if self.serving:
+            from kbgen.site.serve import STATUS_SCRIPT
+
+            config.extra_javascript.append(STATUS_SCRIPT)
         return config
 
     def on_nav(self, nav, config, files):
         """Name each section after its index page instead of its folder ("kb" -> ...)."""
-        titles = state.TREE.section_titles if state.TREE is not None else {}
+        tree = self.site.tree if self.site is not None else None
+        titles = tree.section_titles if tree is not None else {}
 
         def visit(items) -> None:
             for item in items:
@@ -76,8 +101,7 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
         # Watch the sources, not the compiled tree: kbgen writes the tree on every rebuild,
         # and watching it would trigger a second rebuild each time.
         server.unwatch(config.docs_dir)
-        root = Path(config.config_file_path).parent
-        for path in (*self._watch, root / "site-overrides"):
+        for path in self._watch:
             if path.exists():
                 server.watch(str(path))
         return server

@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from kbgen.site import paths
+from kbgen.site import escape, paths
 from kbgen.trace.controls import Control
+from kbgen.trace.macros import MacroError, evaluate
 from kbgen.trace.model import TraceModel
 from kbgen.vault.model import ResolvedLink, Vault
-from kbgen.vault.records import Heading, Note
+from kbgen.vault.records import Heading, Macro, Note
 
 MAX_EMBED_DEPTH = 4
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp"}
@@ -57,27 +58,16 @@ class PageContext:
         return bool(folder) and sibling not in self.vault.notes
 
 
-def escape_text(text: str) -> str:
-    """Text from notes or frontmatter, safe inside generated Markdown and HTML."""
-    return html.escape(text, quote=True).replace("[", "&#91;").replace("]", "&#93;") \
-        .replace("|", "&#124;").replace("*", "&#42;").replace("_", "&#95;") \
-        .replace("`", "&#96;")
-
-
 def frontmatter(title: str, description: str | None = None, extra: Iterable[str] = ()) -> str:
     """YAML frontmatter for a page. Titles and descriptions are HTML-escaped here because
     MkDocs' and Material's templates insert them into the page (title tag, navigation,
     headings) without escaping."""
-    lines = ["---", f"title: {_yaml_string(html.escape(title, quote=False))}"]
+    lines = ["---", f"title: {escape.yaml_string(html.escape(title, quote=False))}"]
     if description:
-        lines.append(f"description: {_yaml_string(html.escape(description))}")
+        lines.append(f"description: {escape.yaml_string(html.escape(description))}")
     lines.extend(extra)
     lines.append("---")
     return "\n".join(lines) + "\n\n"
-
-
-def _yaml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
 def render_note(ctx: PageContext, note: Note) -> str:
@@ -96,7 +86,7 @@ def backlinks_section(ctx: PageContext, page: str, sources: list[str]) -> str:
         return ""
     lines = ["", '<div class="kb-backlinks" markdown>', "", "**Linked from**", ""]
     for source in sorted(sources, key=lambda p: ctx.vault.notes[p].title.casefold()):
-        title = escape_text(ctx.vault.notes[source].title)
+        title = escape.text(ctx.vault.notes[source].title)
         lines.append(f"- [{title}]({paths.relative(page, ctx.page_of_note(source))})")
     lines += ["", "</div>", ""]
     return "\n".join(lines)
@@ -124,11 +114,14 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
         blocks[block.line].append(block)
     anchors = _register_anchors(ctx, note)
     control_ids = ctx.controls_by_note.get(note.path, {})
+    macros = defaultdict(list)
+    for macro in note.macros:
+        macros[macro.line].append(macro)
     out: list[str] = []
     for number in range(first, last + 1):
         line = note.line_text(number)
         if number in headings:
-            out.append(f"**{escape_text(headings[number].text)}**")
+            out.append(f"**{escape.text(headings[number].text)}**")
             continue
         line_links = sorted(links.get(number, ()), key=lambda r: r.link.column, reverse=True)
         # A line that holds only an embed is replaced by the embedded content.
@@ -148,6 +141,10 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
             if line[start:start + 1 + len(block.id)] == "^" + block.id:
                 edits.append((start, start + 1 + len(block.id),
                               f'<a id="{paths.block_anchor(block.id)}"></a>'))
+        for macro in macros.get(number, ()):
+            start = macro.column - 1
+            if line.startswith(macro.raw, start):
+                edits.append((start, start + len(macro.raw), _macro_text(ctx, macro, page)))
         if number in anchors:
             column, anchor = anchors[number]
             edits.append((column - 1, column - 1, f'<a id="{anchor}"></a>'))
@@ -156,12 +153,23 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
             if row_line == number and line.startswith(control.raw_id, column - 1):
                 url = paths.relative(page, paths.control_page(control.key))
                 edits.append((column - 1, column - 1 + len(control.raw_id),
-                              f'<a id="{control.anchor}"></a>[{escape_text(control.raw_id)}]'
+                              f'<a id="{control.anchor}"></a>[{escape.text(control.raw_id)}]'
                               f"({url})"))
         for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
             line = line[:start] + text + line[end:]
         out.append(line)
     return out
+
+
+def _macro_text(ctx: PageContext, macro: Macro, page: str) -> str:
+    """What a ``{{ ... }}`` span shows: the macro's value, or the text as written."""
+    try:
+        value = evaluate(ctx.trace, macro.expression)
+    except MacroError as exc:  # reported by TR701; shown, not fatal, if that is ignored
+        ctx.broken[page].append(macro.raw)
+        return f'<span class="kb-broken" title="{escape.attribute(exc)}">' \
+               f"{escape.text(macro.raw)}</span>"
+    return escape.text(macro.raw if value is None else value)
 
 
 def _span_end(line: str, start: int, raw: str) -> int:
@@ -224,19 +232,23 @@ def target_url(ctx: PageContext, resolved: ResolvedLink, page: str) -> str | Non
 
 def _link_markdown(ctx: PageContext, resolved: ResolvedLink, page: str) -> str:
     link = resolved.link
-    text = _display(resolved).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|")
     url = target_url(ctx, resolved, page)
     if url is None:
         ctx.broken[page].append(link.raw)
-        detail = html.escape(resolved.resolution.detail or "unresolved", quote=True)
-        return f'<span class="kb-broken" title="{detail}">{html.escape(_display(resolved))}</span>'
-    url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+        detail = escape.attribute(resolved.resolution.detail or "unresolved")
+        return f'<span class="kb-broken" title="{detail}">{escape.text(_display(resolved))}</span>'
+    # A Markdown link's text is the author's Markdown; a wikilink's alias or target is
+    # shown as written, like the text of a broken one.
+    if link.kind == "markdown":
+        text = _display(resolved).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|")
+    else:
+        text = escape.link_text(_display(resolved))
     if link.is_embed and resolved.resolution.target and \
             resolved.resolution.target.kind == "attachment":
         extension = posixpath.splitext(resolved.resolution.target.key)[1].casefold()
         if extension in IMAGE_EXTENSIONS:
             width = f'{{ width="{link.alias}" }}' if link.alias and link.alias.isdigit() else ""
-            alt = posixpath.basename(resolved.resolution.target.key)
+            alt = escape.text(posixpath.basename(resolved.resolution.target.key))
             return f"![{alt}]({url}){width}"
     return f"[{text}]({url})"
 
@@ -249,7 +261,7 @@ def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tupl
     if source in stack or depth >= MAX_EMBED_DEPTH:
         ctx.broken[page].append(resolved.link.raw)
         reason = "embed cycle" if source in stack else "embeds nested too deeply"
-        return [f'<span class="kb-broken" title="{reason}">{html.escape(resolved.link.raw)}'
+        return [f'<span class="kb-broken" title="{reason}">{escape.text(resolved.link.raw)}'
                 f" ({reason})</span>"]
     note = ctx.vault.notes[source]
     first, last = note.body_line, len(note.lines)
@@ -259,7 +271,7 @@ def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tupl
     inner = _render_lines(ctx, note, page, first, last, (*stack, source), depth + 1, demote=True)
     url = paths.relative(page, ctx.page_of_note(source), resolved.resolution.anchor)
     return ['<div class="kb-embed" markdown>', "",
-            *inner, "", f"[↪ {escape_text(note.title)}]({url}){{ .kb-embed-source }}", "",
+            *inner, "", f"[↪ {escape.text(note.title)}]({url}){{ .kb-embed-source }}", "",
             "</div>"]
 
 

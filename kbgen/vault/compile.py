@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from kbgen.build_cache import BuildCache
 from kbgen.config import Config
 from kbgen.vault.cache import ParseCache
 from kbgen.vault.files import FileProblem, VaultFiles, discover, read_note
 from kbgen.vault.model import ResolvedLink, Target, Vault
+from kbgen.vault.packing import pack, unpack
 from kbgen.vault.parse import parse_note
-from kbgen.vault.records import Note, pack, unpack
+from kbgen.vault.records import Note
 from kbgen.vault.resolve import Resolver
 
 #: Below this many notes a process pool costs more than it saves.
@@ -37,11 +39,14 @@ class LoadedNotes:
     problems: tuple[FileProblem, ...]
 
 
-def load_notes(config: Config, *, jobs: int | None = None, cache: bool = True) -> LoadedNotes:
+def load_notes(config: Config, *, jobs: int | None = None, cache: bool = True,
+               memo: BuildCache | None = None) -> LoadedNotes:
+    """Read and parse every note. ``cache`` uses the parse cache on disk; ``memo`` (a
+    long-lived process's :class:`BuildCache`) keeps parsed notes in memory as well."""
     root = config.vault_root
     files = discover(root, config.exclude)
     parse_cache = ParseCache(config.project_root / config.cache_dir, root) if cache else None
-    notes, problems = _parse_all(root, files.notes, jobs, parse_cache)
+    notes, problems = _parse_all(root, files.notes, jobs, parse_cache, memo)
     if parse_cache is not None:
         parse_cache.save()
     return LoadedNotes(files, MappingProxyType({note.path: note for note in notes}),
@@ -73,36 +78,28 @@ def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]]
 
 
 def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
-               cache: ParseCache | None) -> tuple[list[Note], list[FileProblem]]:
-    """Parse every note, taking unchanged ones from the cache; keeps ``paths`` order.
-
-    Notes parsed in this process stay objects; notes from worker processes and from the
-    cache arrive packed and are unpacked once.
-    """
+               cache: ParseCache | None, memo: BuildCache | None
+               ) -> tuple[list[Note], list[FileProblem]]:
+    """Parse every note, taking unchanged ones from memory or the cache; keeps ``paths``
+    order. Notes from worker processes arrive packed and are unpacked once."""
     parsed: dict[str, Note] = {}
-    packed: dict[str, tuple] = {}
     problems: list[FileProblem] = []
     todo: list[str] = []
     stats: dict[str, os.stat_result] = {}
     for rel in paths:
         try:
-            stats[rel] = (root / rel).stat()
+            stats[rel] = stat = (root / rel).stat()
         except OSError:
             todo.append(rel)  # read_note reports why
             continue
-        live = _LIVE.get((root, rel)) if cache else None
-        if live is not None and live[:2] == (stats[rel].st_size, stats[rel].st_mtime_ns):
-            parsed[rel] = live[2]
-            if cache is not None:
-                cache.get(rel, stats[rel])  # keeps the entry in the saved cache
-            continue
-        hit = cache.get(rel, stats[rel]) if cache else None
-        if hit is not None:
-            packed[rel] = hit
+        known = memo.notes.get(rel) if memo is not None else None
+        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            parsed[rel] = known[2]
+        elif cache is not None and (hit := cache.get(rel, stat)) is not None:
+            parsed[rel] = hit
         else:
             todo.append(rel)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    remote: list[tuple[list[tuple[str, tuple]], list[FileProblem]]] = []
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
         # The main process parses a share itself while workers-1 helpers do the rest.
         share = len(todo) // workers
@@ -111,32 +108,24 @@ def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
         with ProcessPoolExecutor(max_workers=workers - 1) as pool:
             futures = [pool.submit(_parse_batch, root, batch) for batch in batches]
             problems.extend(_parse_here(root, todo[:share], parsed))
-            remote = [future.result() for future in futures]
+            for future in futures:
+                batch_notes, batch_problems = future.result()
+                problems.extend(batch_problems)
+                parsed.update((path, unpack(packed)) for path, packed in batch_notes)
     else:
         problems.extend(_parse_here(root, todo, parsed))
-    for batch_packed, batch_problems in remote:
-        problems.extend(batch_problems)
-        packed.update(batch_packed)
-    if cache is not None:
-        for rel, note in parsed.items():
-            if rel in stats and not cache.has(rel):
-                cache.put(rel, stats[rel], pack(note))
-        for rel, _ in (item for batch, _ in remote for item in batch):
-            if rel in stats:
-                cache.put(rel, stats[rel], packed[rel])
-    notes = [parsed[rel] if rel in parsed else unpack(packed[rel])
-             for rel in paths if rel in parsed or rel in packed]
-    if cache is not None:
-        for note in notes:
-            if note.path in stats:
-                stat = stats[note.path]
-                _LIVE[(root, note.path)] = (stat.st_size, stat.st_mtime_ns, note)
+    notes = [parsed[rel] for rel in paths if rel in parsed]
+    for note in notes:
+        stat = stats.get(note.path)
+        if stat is None:
+            continue
+        if cache is not None:
+            cache.keep(note.path, stat, note)
+        if memo is not None:
+            memo.notes[note.path] = (stat.st_size, stat.st_mtime_ns, note)
+    if memo is not None:
+        memo.evict(memo.notes, parsed)
     return notes, problems
-
-
-#: Notes parsed earlier in this process, by (vault root, path): (size, mtime, note).
-#: ``kbgen serve`` compiles on every change; this spares it even the cache's unpickling.
-_LIVE: dict[tuple[Path, str], tuple[int, int, Note]] = {}
 
 
 def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[FileProblem]:
@@ -152,7 +141,7 @@ def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[Fil
 
 def _parse_batch(root: Path, paths: tuple[str, ...]
                  ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
-    """Read and parse some notes in a worker; results are packed (plain tuples) to travel
+    """Read and parse some notes in a worker; results are packed (plain lists) to travel
     cheaply between processes."""
     notes: dict[str, Note] = {}
     problems = _parse_here(root, list(paths), notes)

@@ -6,6 +6,8 @@
 * ``block_id`` inline rule: a trailing `` ^block-id`` at the end of a paragraph,
   list item or heading.
 * ``tag`` inline rule: ``#tag`` after whitespace.
+* ``macro`` inline rule: ``{{ ... }}`` on one line, outside code (a candidate macro
+  call; :mod:`kbgen.trace.macros` decides what it is).
 * position tracking: the stock ``link``, ``image`` and ``backticks`` rules are
   wrapped to record where each token starts, and a core rule converts those
   offsets into the file's line and column.
@@ -112,6 +114,22 @@ def _tag(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _macro(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    if not src.startswith("{{", pos):
+        return False
+    end = src.find("}}", pos + 2, state.posMax)
+    if end < 0 or "\n" in src[pos:end]:
+        return False
+    if not silent:
+        token = state.push("macro", "", 0)
+        token.content = src[pos + 2:end]
+        token.markup = src[pos:end + 2]
+        token.meta = {"offset": pos}
+    state.pos = end + 2
+    return True
+
+
 def _remember_offset(rule: Callable[[StateInline, bool], bool],
                      opening: str) -> Callable[[StateInline, bool], bool]:
     """Wrap a stock inline rule so the first token of type ``opening`` it pushes
@@ -204,7 +222,7 @@ def _prefix_width(source_lines: list[str], index: int, content_line: str,
 
 
 #: Characters that can start something the inline rules kbgen keeps would read.
-_INLINE_MARKUP = re.compile(r"[\[\]`<#^!\\~]")
+_INLINE_MARKUP = re.compile(r"[\[\]`<#^!\\~{]")
 
 
 def _lazy_inline(state: StateCore) -> None:
@@ -248,6 +266,7 @@ def obsidian_plugin(md: MarkdownIt) -> None:
     md.inline.ruler.before("link", "wikilink", _wikilink)
     md.inline.ruler.before("link", "block_id", _block_id)
     md.inline.ruler.before("link", "tag", _tag)
+    md.inline.ruler.before("link", "macro", _macro)
     md.inline.ruler.at("link", _remember_offset(_stock_link, "link_open"))
     md.inline.ruler.at("image", _remember_offset(_stock_image, "image"))
     md.inline.ruler.at("backticks", _remember_offset(_stock_backticks, "code_inline"))

@@ -22,8 +22,11 @@ from kbgen.vault.records import (
     CodeSpan,
     Heading,
     Link,
+    Macro,
     Note,
+    NoteProblemKind,
     Problem,
+    RawHtml,
     Suppression,
     Table,
     TableCell,
@@ -46,17 +49,17 @@ def parse_note(path: str, data: bytes) -> Note:
     """Parse a note. Never raises on content: problems become :class:`Problem` records."""
     digest = hashlib.sha256(data).hexdigest()
     if b"\x00" in data[:8192]:
+        binary = Problem(NoteProblemKind.BINARY, "binary file with a .md name")
         return Note(path=path, title=_stem(path), frontmatter=metadata.EMPTY, body_line=1,
-                    line_count=0, problems=(Problem("binary", "binary file with a .md name"),),
-                    digest=digest)
+                    line_count=0, problems=(binary,), digest=digest)
     problems: list[Problem] = []
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        problems.append(Problem("encoding", f"invalid UTF-8 (byte 0x{data[exc.start]:02x})",
-                                line, column))
+        problems.append(Problem(NoteProblemKind.ENCODING,
+                                f"invalid UTF-8 (byte 0x{data[exc.start]:02x})", line, column))
         text = data.decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -77,9 +80,9 @@ def parse_note(path: str, data: bytes) -> Note:
     env: dict = {"_lines": body.split("\n")}
     collector.collect(_MD.parse(body, env))
     for line in sorted(set(env.get("too_deep", ()))):
-        problems.append(Problem("too-deep", f"lists or quotes nested deeper than {MAX_NESTING} "
-                                            "levels; the rest of this line is not parsed",
-                                line + 1, 1))
+        problems.append(Problem(NoteProblemKind.TOO_DEEP,
+                                f"lists or quotes nested deeper than {MAX_NESTING} levels; "
+                                "the rest of this line is not parsed", line + 1, 1))
     collector.frontmatter_links(front, lines[:fm_lines])
     problems.extend(collector.problems)
 
@@ -94,7 +97,8 @@ def parse_note(path: str, data: bytes) -> Note:
         links=tuple(collector.links), tags=tuple(collector.tags),
         code_spans=tuple(collector.code_spans), code_blocks=tuple(collector.code_blocks),
         tables=tuple(collector.tables),
-        suppressions=tuple(collector.suppressions), problems=tuple(problems),
+        suppressions=tuple(collector.suppressions), macros=tuple(collector.macros),
+        html=tuple(collector.html), problems=tuple(problems),
         lines=tuple(lines), newline=newline, digest=digest,
     )
 
@@ -125,6 +129,8 @@ class _Collector:
         self.code_blocks: list[CodeBlock] = []
         self.tables: list[Table] = []
         self.suppressions: list[Suppression] = []
+        self.macros: list[Macro] = []
+        self.html: list[RawHtml] = []
         self.problems: list[Problem] = []
         self._slugs: set[str] = set()
 
@@ -168,6 +174,8 @@ class _Collector:
                 self.code_blocks.append(CodeBlock(token.info.strip(), token.content,
                                                   token.map[0] + 1))
             elif kind in ("html_block",):
+                self.html.append(RawHtml(token.content.rstrip("\n"), token.map[0] + 1, 1,
+                                         token.map[1], True))
                 before = len(self.suppressions)
                 self._html(token.content, token.map[0] + 1, 1, own_line=True,
                            last_line=token.map[1])
@@ -204,7 +212,11 @@ class _Collector:
             elif kind == "block_id":
                 self.block_ids.append(BlockId(child.content, line, column))
             elif kind == "html_inline":
+                self.html.append(RawHtml(meta.get("raw") or child.content, line, column, line,
+                                         False))
                 self._html(child.content, line, column, own_line=False, last_line=line)
+            elif kind == "macro":
+                self.macros.append(Macro(child.content, child.markup, line, column))
 
     def _markdown_link(self, href: str, raw: str, text: str, kind: str, line: int,
                        column: int) -> None:

@@ -5,12 +5,14 @@ Parsing happens once per note (``kbgen.vault.parse``); everything downstream
 
 The small records are named tuples rather than dataclasses: a vault of 10,000
 notes holds half a million of them, and tuples are several times cheaper to
-create and to move between processes (see :func:`pack` and :func:`unpack`).
+create and to move between processes (see :mod:`kbgen.vault.packing`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
@@ -74,6 +76,28 @@ class CodeBlock(NamedTuple):
     line: int
 
 
+class Macro(NamedTuple):
+    """``{{ expression }}`` written on one line of the body, outside code: a candidate
+    macro call (see :mod:`kbgen.trace.macros`)."""
+
+    expression: str
+    #: The whole span as written, braces included.
+    raw: str
+    line: int
+    column: int
+
+
+class RawHtml(NamedTuple):
+    """Raw HTML written in the body: an inline tag, or an HTML block spanning lines
+    ``line`` to ``last_line``."""
+
+    raw: str
+    line: int
+    column: int
+    last_line: int
+    block: bool
+
+
 class Tag(NamedTuple):
     name: str
     line: int
@@ -117,13 +141,46 @@ class Table(NamedTuple):
     section: str | None = None
 
 
-class Problem(NamedTuple):
-    """Something wrong with a file found while loading or parsing it (becomes a finding)."""
+class NoteProblemKind(StrEnum):
+    """What a :class:`Problem` is about. Each kind is reported by exactly one rule (the
+    rule declares it with ``reports=``); the values are what the cache stores."""
 
-    kind: str
+    #: NUL bytes in a ``.md`` file: it is not parsed.
+    BINARY = "binary"
+    #: Bytes that are not UTF-8.
+    ENCODING = "encoding"
+    #: Lists or quotes nested deeper than the parser follows.
+    TOO_DEEP = "too-deep"
+    #: Frontmatter that is not valid, safe YAML.
+    FRONTMATTER_YAML = "frontmatter-yaml"
+    #: Frontmatter that is not a mapping, or a known key with a value of the wrong type.
+    FRONTMATTER_TYPE = "frontmatter-type"
+
+
+class _ProblemFields(NamedTuple):
+    kind: NoteProblemKind
     message: str
     line: int = 1
     column: int = 1
+
+
+class Problem(_ProblemFields):
+    """Something wrong with a file found while loading or parsing it (becomes a finding).
+
+    ``kind`` may be given as its plain string (as :func:`kbgen.vault.packing.unpack`
+    does); it is always stored as a :class:`NoteProblemKind`, and a string that names
+    no kind is an error.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, kind: NoteProblemKind | str, message: str, line: int = 1,
+                column: int = 1) -> Problem:
+        return super().__new__(cls, NoteProblemKind(kind), message, line, column)
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> Problem:
+        return cls(*iterable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +202,8 @@ class Note:
     code_blocks: tuple[CodeBlock, ...] = ()
     tables: tuple[Table, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
+    macros: tuple[Macro, ...] = ()
+    html: tuple[RawHtml, ...] = ()
     problems: tuple[Problem, ...] = ()
     #: Lines of the file exactly as read, kept for messages and fixes (never re-read).
     lines: tuple[str, ...] = field(default=(), repr=False)
@@ -169,40 +228,3 @@ class Note:
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
-
-
-# -- moving notes between processes and into the cache --------------------------------
-#
-# pickle handles named tuples one Python call at a time; plain tuples of strings and
-# ints it handles in C. A packed note is nested plain tuples, rebuilt with ``_make``.
-
-_NOTE_FIELDS = ("path", "title", "body_line", "line_count", "newline", "digest")
-
-
-def pack(note: Note) -> tuple:
-    tables = tuple((tuple(map(tuple, t.header)), tuple(tuple(map(tuple, row)) for row in t.rows),
-                    t.line, t.raw_cell_counts, t.section) for t in note.tables)
-    return (tuple(getattr(note, name) for name in _NOTE_FIELDS), dict(note.frontmatter),
-            tuple(map(tuple, note.headings)), tuple(map(tuple, note.block_ids)),
-            tuple(map(tuple, note.links)), tuple(map(tuple, note.tags)),
-            tuple(map(tuple, note.code_spans)), tuple(map(tuple, note.code_blocks)), tables,
-            tuple(map(tuple, note.suppressions)), tuple(map(tuple, note.problems)), note.lines)
-
-
-def unpack(packed: tuple) -> Note:
-    (scalars, front, headings, block_ids, links, tags, code_spans, code_blocks, tables,
-     suppressions, problems, lines) = packed
-    path, title, body_line, line_count, newline, digest = scalars
-    return Note(
-        path=path, title=title, frontmatter=MappingProxyType(front), body_line=body_line,
-        line_count=line_count, headings=tuple(map(Heading._make, headings)),
-        block_ids=tuple(map(BlockId._make, block_ids)), links=tuple(map(Link._make, links)),
-        tags=tuple(map(Tag._make, tags)), code_spans=tuple(map(CodeSpan._make, code_spans)),
-        code_blocks=tuple(map(CodeBlock._make, code_blocks)),
-        tables=tuple(Table(tuple(map(TableCell._make, header)),
-                           tuple(tuple(map(TableCell._make, row)) for row in rows),
-                           line, counts, section)
-                     for header, rows, line, counts, section in tables),
-        suppressions=tuple(map(Suppression._make, suppressions)),
-        problems=tuple(map(Problem._make, problems)), lines=lines, newline=newline,
-        digest=digest)

@@ -1,0 +1,177 @@
+"""Notes as plain JSON values: for the parse cache on disk and for worker processes.
+
+A packed note holds only lists, strings, numbers, booleans and ``None`` (frontmatter
+values are tagged, see :func:`_encode`), so it can be written as JSON: reading the
+cache can never run code, unlike a pickle. :func:`unpack` checks the shape and the
+type of every field and raises :class:`PackError` on any mismatch, so a damaged or
+planted cache entry is parsed afresh instead of trusted.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from types import MappingProxyType
+from typing import Any
+
+from kbgen.vault.records import (
+    BlockId,
+    CodeBlock,
+    CodeSpan,
+    Heading,
+    Link,
+    Macro,
+    Note,
+    Problem,
+    RawHtml,
+    Suppression,
+    Table,
+    TableCell,
+    Tag,
+)
+
+
+class PackError(ValueError):
+    """A packed note (from the cache or a worker) is not what :func:`pack` writes."""
+
+
+# Field types of each record, in field order. ``OPT`` is "a string or None"; tuples of
+# strings or ints are written as lists and read back as tuples.
+OPT, STRS, INTS = "opt", "strs", "ints"
+_SPECS: dict[type, tuple[Any, ...]] = {
+    Heading: (int, str, str, int, int),
+    BlockId: (str, int, int),
+    Link: (str, str, str, STRS, OPT, OPT, OPT, int, int, str),
+    CodeSpan: (str, int, int),
+    CodeBlock: (str, str, int),
+    Tag: (str, int, int),
+    Suppression: (STRS, str, int, int, bool, int, int),
+    Macro: (str, str, int, int),
+    RawHtml: (str, int, int, int, bool),
+    Problem: (str, str, int, int),
+    TableCell: (str, int, int, INTS, INTS),
+}
+_SCALARS = ("path", "title", "body_line", "line_count", "newline", "digest")
+_SCALAR_TYPES = (str, str, int, int, str, str)
+_LISTS = ("headings", "block_ids", "links", "tags", "code_spans", "code_blocks",
+          "suppressions", "macros", "html", "problems")
+_LIST_TYPES = (Heading, BlockId, Link, Tag, CodeSpan, CodeBlock, Suppression, Macro, RawHtml,
+               Problem)
+
+
+def pack(note: Note) -> list:
+    """``note`` as JSON values; :class:`TypeError` if its frontmatter holds a value YAML's
+    safe loader does not produce (such a note is simply not cached)."""
+    tables = [[[list(c) for c in t.header], [[list(c) for c in row] for row in t.rows],
+               t.line, list(t.raw_cell_counts), t.section] for t in note.tables]
+    return [[getattr(note, name) for name in _SCALARS], _encode(dict(note.frontmatter)),
+            *[[list(item) for item in getattr(note, name)] for name in _LISTS],
+            tables, list(note.lines)]
+
+
+def unpack(packed: Any) -> Note:
+    """The note :func:`pack` wrote; :class:`PackError` when ``packed`` is anything else."""
+    try:
+        scalars, front, *lists, tables, lines = _list(packed, 4 + len(_LISTS))
+        values = dict(zip(_SCALARS, _row(scalars, _SCALAR_TYPES), strict=True))
+        records = {name: tuple(_record(kind, row) for row in _list(rows))
+                   for name, kind, rows in zip(_LISTS, _LIST_TYPES, lists, strict=True)}
+        frontmatter = _decode(front)
+        if not isinstance(frontmatter, dict):
+            raise PackError("frontmatter is not a mapping")
+        return Note(**values, frontmatter=MappingProxyType(frontmatter),
+                    tables=tuple(_table(t) for t in _list(tables)),
+                    lines=_row(lines, (str,) * len(_list(lines))), **records)
+    except PackError:
+        raise
+    except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as exc:
+        raise PackError(f"malformed packed note: {exc}") from None
+
+
+def _list(value: Any, length: int | None = None) -> list:
+    if type(value) is not list or (length is not None and len(value) != length):
+        raise PackError("expected a list" + (f" of {length}" if length is not None else ""))
+    return value
+
+
+def _row(values: Any, types: tuple[Any, ...]) -> tuple:
+    row = _list(values, len(types))
+    out = []
+    for value, kind in zip(row, types, strict=True):
+        if kind is OPT:
+            if value is not None and type(value) is not str:
+                raise PackError("expected a string or null")
+        elif kind is STRS or kind is INTS:
+            item = str if kind is STRS else int
+            if any(type(v) is not item for v in _list(value)):
+                raise PackError(f"expected a list of {item.__name__}")
+            value = tuple(value)
+        elif type(value) is not kind and not (kind is str and isinstance(value, str)):
+            raise PackError(f"expected {kind.__name__}, got {type(value).__name__}")
+        out.append(value)
+    return tuple(out)
+
+
+def _record(kind: type, values: Any) -> Any:
+    return kind._make(_row(values, _SPECS[kind]))
+
+
+def _table(values: Any) -> Table:
+    header, rows, line, counts, section = _list(values, 5)
+    if type(line) is not int or (section is not None and type(section) is not str):
+        raise PackError("malformed table")
+    return Table(tuple(_record(TableCell, c) for c in _list(header)),
+                 tuple(tuple(_record(TableCell, c) for c in _list(row)) for row in _list(rows)),
+                 line, _row(counts, (int,) * len(_list(counts))), section)
+
+
+# -- frontmatter values ----------------------------------------------------------------
+#
+# Strings, numbers, booleans and None stand for themselves; every other value is a
+# one-key object naming its type, so the two can never be confused.
+
+def _encode(value: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, dict):
+        return {"map": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, list | tuple):  # YAML's !!pairs loads as a list of tuples
+        return {"list": [_encode(v) for v in value]}
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, set | frozenset):
+        return {"set": [_encode(v) for v in value]}
+    raise TypeError(f"frontmatter value of type {type(value).__name__} is not cached")
+
+
+def _decode(value: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if type(value) is not dict or len(value) != 1:
+        raise PackError("malformed frontmatter value")
+    (tag, body), = value.items()
+    if tag == "map":
+        return {_hashable(_decode(k)): _decode(v) for k, v in (_list(p, 2) for p in _list(body))}
+    if tag == "list":
+        return [_decode(v) for v in _list(body)]
+    if tag == "set":
+        return {_hashable(_decode(v)) for v in _list(body)}
+    if type(body) is not str:
+        raise PackError("malformed frontmatter value")
+    if tag == "datetime":
+        return dt.datetime.fromisoformat(body)
+    if tag == "date":
+        return dt.date.fromisoformat(body)
+    if tag == "bytes":
+        return base64.b64decode(body, validate=True)
+    raise PackError(f"unknown frontmatter value type {tag!r}")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | dict | set):
+        raise PackError("unhashable frontmatter key")
+    return value
