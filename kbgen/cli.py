@@ -259,12 +259,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from kbgen.trace.exports import render_matrix
     from kbgen.trace.frameworks import FRAMEWORKS
-    from kbgen.trace.graph import graph_document
+    from kbgen.trace.graph import build_trace_graph, graph_document
 
     config = open_config(args.vault_dir, args.config)
     _vault, trace = compile_project(config, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
     if args.what == "graph":
-        text = json.dumps(graph_document(trace.graph), indent=2, ensure_ascii=False) + "\n"
+        document = graph_document(build_trace_graph(trace))
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         if args.framework and args.framework not in FRAMEWORKS:
             raise KbgenError(f"unknown framework {args.framework!r} (known: "

@@ -52,7 +52,7 @@ def test_csv_has_one_row_per_control(base, kbgen):
 
 
 def test_graph_has_typed_edges_in_both_directions_named(base, kbgen):
-    from kbgen.trace.model import EDGE_KINDS
+    from kbgen.trace.graph import EDGE_KINDS
 
     document = json.loads(kbgen("export", "graph")[1])
     kinds = {e["kind"] for e in document["edges"]}

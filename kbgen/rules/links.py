@@ -6,6 +6,12 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Edit, Fix, FixSafety, Hit, Severity, rule
 from kbgen.rules.context import Context
+from kbgen.vault.embeds import (
+    MAX_EXPANDED_CHARS,
+    expanded_size,
+    has_note_embeds,
+    whole_line_embeds,
+)
 from kbgen.vault.model import ResolvedLink
 
 FAMILY = "links"
@@ -302,11 +308,12 @@ def embed_cycle(ctx: Context) -> Iterator[Hit]:
     No fix: one of the embeds has to become a plain link, and which one is a choice.
     """
     vault = ctx.vault
-    if vault.embeds is None:
+    if not has_note_embeds(vault):
         return
-    from kbgen.vault.graph import embed_cycles  # imports networkx: only when there are embeds
+    # networkx costs a tenth of a second to import: only when there are embeds.
+    from kbgen.vault.graph import embed_cycles, embed_graph
 
-    for cycle in embed_cycles(vault.embeds):
+    for cycle in embed_cycles(embed_graph(vault.links)):
         notes = [node.removeprefix("note:") for node in cycle]
         start = min(range(len(notes)), key=notes.__getitem__)
         ordered = notes[start:] + notes[:start]
@@ -316,3 +323,38 @@ def embed_cycle(ctx: Context) -> Iterator[Hit]:
         line, column = (where.link.line, where.link.column) if where else (1, 1)
         chain = " -> ".join([*ordered, ordered[0]])
         yield Hit(source, line, column, f"embed cycle: {chain}")
+
+
+@rule("KB110", "embed-expansion-too-large", family=FAMILY, severity=Severity.ERROR)
+def embed_expansion_too_large(ctx: Context) -> Iterator[Hit]:
+    """A note whose embeds, transcluded, would make a page larger than 2 MB.
+
+    ## What it does
+    Measures each note's page with every `![[...]]` of a note transcluded (to the
+    depth cap of 4) and reports the notes whose page would exceed 2,000,000
+    characters, at their first embed. The site stops transcluding at that size.
+
+    ## Why is this bad?
+    Depth is capped, fan-out is not: six notes under 1 KB that each embed the next
+    twelve times expand to a 29 MB page that takes minutes to build and a reader's
+    browser to its knees. The truncated page would not show what the note says.
+
+    ## Example
+    `a.md` embeds `![[b]]` twelve times, `b.md` embeds `![[c]]` twelve times, and
+    so on for six notes.
+
+    ## Fix safety
+    No fix: replace some embeds with links.
+    """
+    vault = ctx.vault
+    if not has_note_embeds(vault):
+        return
+    for note in vault.notes.values():
+        embeds = whole_line_embeds(vault, note)
+        if not embeds:
+            continue
+        size = expanded_size(vault, note)
+        if size > MAX_EXPANDED_CHARS:
+            first = embeds[min(embeds)]
+            yield _hit(first, f"embeds expand this page to over {MAX_EXPANDED_CHARS:,} "
+                              "characters; the site stops transcluding there")

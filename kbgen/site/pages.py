@@ -15,6 +15,7 @@ from kbgen.site import charts, escape, paths
 from kbgen.site.render import PageContext, backlinks_section, frontmatter
 from kbgen.trace.controls import Control
 from kbgen.trace.exports import coverage, matrix_rows
+from kbgen.trace.graph import build_trace_graph
 from kbgen.trace.model import STATUSES
 
 STATUS_LABEL = {"tested": "tested", "untested": "untested", "unmapped": "unmapped",
@@ -297,31 +298,24 @@ def graph_page(ctx: PageContext) -> dict[str, str]:
 
 
 def graph_data(ctx: PageContext) -> dict:
-    """Nodes (notes and controls) and links, with each node's page, for the graph view."""
-    nodes, index, edges = [], {}, set()
-
-    def add(key: str, label: str, kind: str, page: str) -> int:
-        if key not in index:
-            index[key] = len(nodes)
-            nodes.append({"id": key, "label": label, "kind": kind, "page": page})
-        return index[key]
-
+    """The project graph (:func:`kbgen.trace.graph.build_trace_graph`) as the graph view
+    draws it: notes and controls, each with its page, and the links between them (a
+    control hangs off the PRD that defines it)."""
+    graph = build_trace_graph(ctx.trace)
+    nodes, index = [], {}
     for path, note in ctx.vault.notes.items():
-        add(f"note:{path}", note.title, "note", ctx.page_of_note(path))
+        index[f"note:{path}"] = len(nodes)
+        nodes.append({"id": f"note:{path}", "label": note.title, "kind": "note",
+                      "page": ctx.page_of_note(path)})
     for control in ctx.trace.controls.controls:
-        add(f"control:{control.key}", control.id, "control", paths.control_page(control.key))
-        # A control hangs off the PRD that defines it.
-        edges.add((index[f"note:{control.note}"], index[f"control:{control.key}"]))
-    for resolved in ctx.vault.links:
-        target = resolved.resolution.target
-        if not resolved.resolution.ok or target is None:
-            continue
-        key = f"control:{target.key}" if target.kind == "control" else \
-            f"note:{target.note}" if target.note and target.kind in ("note", "folder") else None
-        if key and key in index:
-            source = index[f"note:{resolved.source}"]
-            if source != index[key]:
-                edges.add((source, index[key]))
+        index[f"control:{control.key}"] = len(nodes)
+        nodes.append({"id": f"control:{control.key}", "label": control.id, "kind": "control",
+                      "page": paths.control_page(control.key)})
+    edges = set()
+    for source, target, kinds in graph.edges(data="kinds"):
+        if source in index and target in index and source != target:
+            pair = (index[source], index[target])
+            edges.add(pair[::-1] if "defined-by" in kinds else pair)
     return {"nodes": nodes, "links": sorted(edges)}
 
 

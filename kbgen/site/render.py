@@ -20,10 +20,16 @@ from kbgen.site import escape, paths
 from kbgen.trace.controls import Control
 from kbgen.trace.macros import MacroError, evaluate
 from kbgen.trace.model import TraceModel
+from kbgen.vault.embeds import (
+    MAX_EMBED_DEPTH,
+    MAX_EXPANDED_CHARS,
+    embedded_lines,
+    embedded_note,
+    whole_line_embeds,
+)
 from kbgen.vault.model import ResolvedLink, Vault
-from kbgen.vault.records import Heading, Macro, Note
+from kbgen.vault.records import Macro, Note
 
-MAX_EMBED_DEPTH = 4
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp"}
 
 
@@ -33,6 +39,8 @@ class PageContext:
     trace: TraceModel
     #: Links that did not resolve, per page (for the strict build and the findings page).
     broken: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: Characters transclusion has added to each page so far (bounded per page).
+    expanded: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @cached_property
     def controls_by_note(self) -> dict[str, dict[tuple[int, int], Control]]:
@@ -114,6 +122,8 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
         blocks[block.line].append(block)
     anchors = _register_anchors(ctx, note)
     control_ids = ctx.controls_by_note.get(note.path, {})
+    transclusions = whole_line_embeds(ctx.vault, note)
+    raw_html = _raw_html(note) if ctx.vault.config.note_html == "escape" else {}
     macros = defaultdict(list)
     for macro in note.macros:
         macros[macro.line].append(macro)
@@ -124,12 +134,12 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
             out.append(f"**{escape.text(headings[number].text)}**")
             continue
         line_links = sorted(links.get(number, ()), key=lambda r: r.link.column, reverse=True)
+        if raw_html.get(number) == "block":
+            out.append(escape.text(line))  # a line of an HTML block, shown as text
+            continue
         # A line that holds only an embed is replaced by the embedded content.
-        if len(line_links) == 1 and line_links[0].link.kind == "embed" and \
-                line.strip() == line_links[0].link.raw and \
-                line_links[0].resolution.target is not None and \
-                line_links[0].resolution.target.kind in ("note", "folder"):
-            out.extend(_transclude(ctx, line_links[0], page, stack, depth))
+        if number in transclusions:
+            out.extend(_transclude(ctx, transclusions[number], page, stack, depth))
             continue
         edits: list[tuple[int, int, str]] = []
         for resolved in line_links:
@@ -141,6 +151,10 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
             if line[start:start + 1 + len(block.id)] == "^" + block.id:
                 edits.append((start, start + 1 + len(block.id),
                               f'<a id="{paths.block_anchor(block.id)}"></a>'))
+        for tag in raw_html.get(number, ()) if raw_html.get(number) != "block" else ():
+            if line.startswith(tag.raw, tag.column - 1):
+                edits.append((tag.column - 1, tag.column - 1 + len(tag.raw),
+                              escape.text(tag.raw)))
         for macro in macros.get(number, ()):
             start = macro.column - 1
             if line.startswith(macro.raw, start):
@@ -159,6 +173,27 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
             line = line[:start] + text + line[end:]
         out.append(line)
     return out
+
+
+def _raw_html(note: Note) -> dict[int, object]:
+    """For ``note-html = "escape"``: line -> ``"block"`` for the lines of an HTML block,
+    or the inline tags on the line. HTML comments are left alone: they render as nothing."""
+    found: dict[int, object] = {}
+    for raw in note.html:
+        if _is_comment(raw.raw):
+            continue
+        if raw.block:
+            found.update(dict.fromkeys(range(raw.line, raw.last_line + 1), "block"))
+        else:
+            tags = found.setdefault(raw.line, [])
+            if isinstance(tags, list):
+                tags.append(raw)
+    return found
+
+
+def _is_comment(raw: str) -> bool:
+    text = raw.strip()
+    return text.startswith("<!--") and text.endswith("-->") and text.count("-->") == 1
 
 
 def _macro_text(ctx: PageContext, macro: Macro, page: str) -> str:
@@ -255,34 +290,19 @@ def _link_markdown(ctx: PageContext, resolved: ResolvedLink, page: str) -> str:
 
 def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tuple[str, ...],
                 depth: int) -> list[str]:
-    target = resolved.resolution.target
-    assert target is not None
-    source = target.note or target.key
-    if source in stack or depth >= MAX_EMBED_DEPTH:
+    note = embedded_note(ctx.vault, resolved)
+    if note.path in stack or depth >= MAX_EMBED_DEPTH or \
+            ctx.expanded[page] >= MAX_EXPANDED_CHARS:
         ctx.broken[page].append(resolved.link.raw)
-        reason = "embed cycle" if source in stack else "embeds nested too deeply"
+        reason = "embed cycle" if note.path in stack else "embeds nested too deeply" \
+            if depth >= MAX_EMBED_DEPTH else "page too large to embed more"
         return [f'<span class="kb-broken" title="{reason}">{escape.text(resolved.link.raw)}'
                 f" ({reason})</span>"]
-    note = ctx.vault.notes[source]
-    first, last = note.body_line, len(note.lines)
-    heading = _heading_for(note, resolved.resolution.anchor)
-    if heading is not None:
-        first, last = heading.line, _section_end(note, heading)
-    inner = _render_lines(ctx, note, page, first, last, (*stack, source), depth + 1, demote=True)
-    url = paths.relative(page, ctx.page_of_note(source), resolved.resolution.anchor)
+    first, last = embedded_lines(note, resolved.resolution.anchor)
+    inner = _render_lines(ctx, note, page, first, last, (*stack, note.path), depth + 1,
+                          demote=True)
+    ctx.expanded[page] += sum(len(line) + 1 for line in inner)
+    url = paths.relative(page, ctx.page_of_note(note.path), resolved.resolution.anchor)
     return ['<div class="kb-embed" markdown>', "",
             *inner, "", f"[↪ {escape.text(note.title)}]({url}){{ .kb-embed-source }}", "",
             "</div>"]
-
-
-def _heading_for(note: Note, anchor: str | None) -> Heading | None:
-    if not anchor or anchor.startswith("^"):
-        return None
-    return next((h for h in note.headings if h.slug == anchor), None)
-
-
-def _section_end(note: Note, heading: Heading) -> int:
-    for other in note.headings:
-        if other.line > heading.line and other.level <= heading.level:
-            return other.line - 1
-    return len(note.lines)

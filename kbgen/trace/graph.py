@@ -3,7 +3,7 @@
 Nodes: ``note:<vault path>`` and ``attachment:<path>`` (from the vault's link graph),
 ``control:<framework>/<id>``, ``option:<path>``, ``file:<project path>``,
 ``test:<name>``, ``risk:<RR-nn>``, ``setting:<id>``.
-Edges carry ``kinds``; :data:`kbgen.trace.model.EDGE_KINDS` names each kind in both
+Edges carry ``kinds``; :data:`EDGE_KINDS` names each kind in both
 directions.
 """
 
@@ -14,16 +14,32 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from kbgen.vault.graph import note_node
+from kbgen.vault.graph import INVERSE, build_graph, note_node
 
 if TYPE_CHECKING:
     from kbgen.trace.model import TraceModel
 
 
+#: Edge kinds of the traceability graph and their names read backwards (the vault's own
+#: ``links-to`` and ``embeds`` edges are part of it).
+EDGE_KINDS = {
+    **INVERSE,
+    "implemented-by": "implements",       # control -> option
+    "declared-in": "declares",            # option -> file
+    "defined-in": "defines",              # option -> file
+    "verified-by": "verifies",            # control -> test
+    "accepted-as": "accepts",             # control -> risk
+    "governed-by": "governs",             # control -> policy note
+    "mentions": "mentioned-by",           # note -> control (or risk)
+    "pins": "pinned-by",                  # setting -> option
+    "defined-by": "defines-control",      # control -> PRD note
+}
+
+
 def build_trace_graph(model: TraceModel) -> nx.DiGraph:
     """The vault's link graph, extended with controls, options, files, tests, risks and
     settings: one graph for the whole project."""
-    graph = nx.DiGraph(model.vault.graph)
+    graph = build_graph(model.vault.notes, model.vault.links)
     kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def node(name: str, **attrs: Any) -> str:

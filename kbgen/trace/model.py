@@ -1,4 +1,4 @@
-"""The traceability model: controls, the flake index, tests, registers, in one graph.
+"""The traceability model: controls, the flake index, tests and registers.
 
 Built once per run from the already compiled vault (see ``kbgen.project``); the
 trace rules, the exports and the site only look things up here.
@@ -9,33 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from kbgen.config import Config
 from kbgen.nix.model import ComplianceTest, FlakeIndex, NixParseError
 from kbgen.trace.controls import Control, ControlSet
 from kbgen.trace.frameworks import FRAMEWORKS, split_key
 from kbgen.trace.registers import ResolvedSettings, RiskRegister, RiskRow
-from kbgen.vault.graph import INVERSE
 from kbgen.vault.model import Target, Vault
-
-if TYPE_CHECKING:
-    import networkx as nx
-
-#: Edge kinds of the traceability graph and their names read backwards (the vault's own
-#: ``links-to`` and ``embeds`` edges are part of it).
-EDGE_KINDS = {
-    **INVERSE,
-    "implemented-by": "implements",       # control -> option
-    "declared-in": "declares",            # option -> file
-    "defined-in": "defines",              # option -> file
-    "verified-by": "verifies",            # control -> test
-    "accepted-as": "accepts",             # control -> risk
-    "governed-by": "governs",             # control -> policy note
-    "mentions": "mentioned-by",           # note -> control (or risk)
-    "pins": "pinned-by",                  # setting -> option
-    "defined-by": "defines-control",      # control -> PRD note
-}
 
 STATUSES = ("tested", "untested", "unmapped", "accepted-risk", "policy")
 
@@ -149,12 +129,6 @@ class TraceModel:
                     target.kind in ("control", "risk") and resolved.source != target.note:
                 found[target.key].add(resolved.source)
         return {k: tuple(sorted(v)) for k, v in found.items()}
-
-    @cached_property
-    def graph(self) -> nx.DiGraph:
-        from kbgen.trace.graph import build_trace_graph
-
-        return build_trace_graph(self)
 
 
 def control_targets(controls: ControlSet) -> list[tuple[str, Target]]:

@@ -1,4 +1,5 @@
-"""The compiled vault: one immutable model and one graph, built once per run."""
+"""The compiled vault: one immutable model, built once per run (its graph is built from it
+by the free functions of :mod:`kbgen.vault.graph`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from kbgen.config import Config
 from kbgen.vault.files import FileProblem
 from kbgen.vault.records import Link, Note
-
-if TYPE_CHECKING:  # networkx costs a tenth of a second to import; only some runs need it
-    import networkx as nx
 
 TargetKind = Literal["note", "attachment", "folder", "control", "risk"]
 Status = Literal["ok", "broken", "ambiguous", "outside", "no-heading", "no-block"]
@@ -70,28 +68,6 @@ class Vault:
     folders: frozenset[str]
     file_problems: tuple[FileProblem, ...]
     links: tuple[ResolvedLink, ...]
-
-    @cached_property
-    def graph(self) -> nx.DiGraph:
-        """The link graph (see :mod:`kbgen.vault.graph`), built once, on first use.
-
-        Building a graph of 100,000 edges costs about a second, so a run that does not
-        need it (a plain audit) does not pay for it.
-        """
-        from kbgen.vault.graph import build_graph  # graph imports this module
-
-        return build_graph(self.notes, self.links)
-
-    @cached_property
-    def embeds(self) -> nx.DiGraph | None:
-        """Only the transclusions between notes, the small graph embed cycles live in;
-        None when no note embeds another."""
-        if not any(r.link.is_embed and r.resolution.ok and r.resolution.target is not None
-                   and r.resolution.target.kind in ("note", "folder") for r in self.links):
-            return None
-        from kbgen.vault.graph import embed_graph
-
-        return embed_graph(self.links)
 
     @cached_property
     def inbound(self) -> MappingProxyType[str, tuple[ResolvedLink, ...]]:
