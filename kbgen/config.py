@@ -8,6 +8,8 @@ the file name, not a silently ignored setting.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 from kbgen.errors import ConfigError
 
 SEVERITIES = ("info", "warning", "error")
+NOTE_HTML = ("render", "escape")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Config:
     index_name: str = "_index.md"
     #: Folder (project-relative) for kbgen's caches.
     cache_dir: str = ".kbgen"
+    #: Raw HTML written in notes: ``render`` it (as Obsidian does), or ``escape`` it so it
+    #: shows as text (for sites that publish notes from people they do not trust).
+    note_html: str = "render"
 
     # -- traceability (vault-relative unless said otherwise) --
     prd_dir: str = "prd"
@@ -61,8 +67,6 @@ class Config:
     resolved_settings: str = "registers/resolved-settings.yaml"
     #: Project-relative module whose option declarations are the canonical values.
     canonical_module: str = "flake/modules/canonical/default.nix"
-    #: Project-relative folder of the compliance tests.
-    tests_dir: str = "flake/tests"
     #: Control-table column -> header names that mean it (compared ignoring case).
     columns: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         "control": ("Control", "Control ID", "Requirement ID", "Rule", "STIG ID"),
@@ -99,18 +103,58 @@ _FIELDS = {_toml_key(f.name): f for f in dataclasses.fields(Config)
            if f.name not in ("project_root", "source")}
 
 
+#: Keys that name a path below the project root, and below the vault.
+PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module")
+VAULT_PATHS = ("master_index", "home", "raw_dir", "topics_root", "prd_dir", "policies_dir",
+               "residual_risks", "resolved_settings")
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, or a :class:`ConfigError` that names it (and the line)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = _TOML_WHERE.search(message)
+        if where is None:
+            raise ConfigError(f"invalid TOML: {message}", str(path)) from exc
+        raise ConfigError(f"invalid TOML: {message[:where.start()]} (column {where.group(2)})",
+                          str(path), int(where.group(1))) from exc
+    except (RecursionError, MemoryError) as exc:
+        raise ConfigError("invalid TOML: nested too deeply to read", str(path)) from exc
+
+
+def _kbgen_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """``[tool.kbgen]`` of a parsed pyproject (None when absent); an error when not a table."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"[tool] must be a table, got {type(tool).__name__}", str(path))
+    table = tool.get("kbgen")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"[tool.kbgen] must be a table, got {type(table).__name__} "
+                          f"{table!r}", str(path))
+    return table
+
+
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` that has ``[tool.kbgen]``."""
+    """The nearest ``pyproject.toml`` at or above ``start`` that has ``[tool.kbgen]``.
+
+    A ``pyproject.toml`` on the way that cannot be read or parsed is an error: kbgen
+    cannot tell whether it was meant to configure this run, and must not silently fall
+    back to a parent's configuration or the defaults.
+    """
     start = start.resolve()
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            if "kbgen" in data.get("tool", {}):
-                return candidate
+        if candidate.is_file() and _kbgen_table(_read_toml(candidate), candidate) is not None:
+            return candidate
     return None
 
 
@@ -118,15 +162,7 @@ def load_config(pyproject: Path | None) -> Config:
     """Read ``[tool.kbgen]`` from ``pyproject``; defaults when it is None."""
     if pyproject is None:
         return Config(project_root=Path.cwd().resolve())
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", str(pyproject)) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not valid UTF-8", str(pyproject)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", str(pyproject)) from exc
-    table = data.get("tool", {}).get("kbgen", {})
+    table = _kbgen_table(_read_toml(pyproject), pyproject) or {}
     return config_from_table(table, project_root=pyproject.parent.resolve(), source=pyproject)
 
 
@@ -140,6 +176,9 @@ def config_from_table(table: dict[str, Any], *, project_root: Path,
             known = ", ".join(sorted(_FIELDS))
             raise ConfigError(f"[tool.kbgen] unknown key {key!r} (known: {known})", where)
         values[spec.name] = _coerce(key, raw, spec.type, where)
+    if values.get("note_html", "render") not in NOTE_HTML:
+        raise ConfigError(f"[tool.kbgen] note-html must be one of {', '.join(NOTE_HTML)}",
+                          where)
     if "fail_on" in values and values["fail_on"] not in SEVERITIES:
         raise ConfigError(f"[tool.kbgen] fail-on must be one of {', '.join(SEVERITIES)}", where)
     for rule, level in values.get("severity", {}).items():
@@ -147,7 +186,76 @@ def config_from_table(table: dict[str, Any], *, project_root: Path,
             raise ConfigError(
                 f"[tool.kbgen.severity] {rule} = {level!r}: use one of {', '.join(SEVERITIES)}",
                 where)
+    _check_rules(values, where)
+    _check_paths(values, where)
     return Config(project_root=project_root, source=source, **values)
+
+
+def _check_rules(values: dict[str, Any], where: str) -> None:
+    """Severity keys must name a rule exactly; per-path ignores must select some rule."""
+    from kbgen.rules import REGISTRY  # the rules import this module
+
+    names = {r.name for r in REGISTRY.values()}
+    for key in values.get("severity", {}):
+        if key not in REGISTRY and key not in names:
+            raise ConfigError(f"[tool.kbgen.severity] unknown rule {key!r} (a code such as "
+                              "KB101 or a name such as broken-wikilink; see 'kbgen rules')",
+                              where)
+    for glob, selectors in values.get("per_path_ignores", {}).items():
+        for selector in selectors:
+            if not selector or not any(selector == r.name or r.code.startswith(selector.upper())
+                                       for r in REGISTRY.values()):
+                raise ConfigError(f"[tool.kbgen.per-path-ignores] {glob!r}: unknown rule "
+                                  f"{selector!r} (see 'kbgen rules')", where)
+
+
+def _check_paths(values: dict[str, Any], where: str) -> None:
+    """Every configured path stays below its root: relative, no ``..`` climbing out."""
+    for name in (*PROJECT_PATHS, *VAULT_PATHS):
+        if name in values:
+            root = "project root" if name in PROJECT_PATHS else "vault"
+            _check_relative(_toml_key(name), values[name], root, where)
+    for name in ("file_reference_roots",):
+        for value in values.get(name, ()):
+            _check_relative(_toml_key(name), value, "project root", where)
+    if "index_name" in values:
+        index = values["index_name"]
+        if not index.strip() or "/" in index or "\\" in index or index in (".", "..") or \
+                any(ord(c) < 32 for c in index):
+            raise ConfigError(f"[tool.kbgen] index-name must be a file name, got {index!r}",
+                              where)
+
+
+def check_resolved_roots(config: Config, keys: tuple[str, ...] = PROJECT_PATHS) -> None:
+    """The configured project paths, symlinks followed, must still be inside the project."""
+    root = config.project_root.resolve()
+    for name in keys:
+        value = getattr(config, name)
+        try:
+            real = (root / value).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise ConfigError(f"[tool.kbgen] {_toml_key(name)} = {value!r}: cannot resolve: "
+                              f"{exc}", str(config.source or root)) from exc
+        if not real.is_relative_to(root):
+            raise ConfigError(f"[tool.kbgen] {_toml_key(name)} = {value!r} resolves to {real}, "
+                              "outside the project (a symlink?); kbgen reads and writes only "
+                              "inside the project", str(config.source or root))
+
+
+def _check_relative(key: str, value: str, root: str, where: str) -> None:
+    def fail(why: str) -> ConfigError:
+        return ConfigError(f"[tool.kbgen] {key} = {value!r}: {why}; it must be a path relative "
+                           f"to the {root} that stays inside it", where)
+
+    if not value.strip():
+        raise fail("empty")
+    if any(ord(c) < 32 for c in value):
+        raise fail("control character in a path")
+    posix = value.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"[A-Za-z]:", posix):
+        raise fail("absolute path")
+    if posixpath.normpath(posix).split("/")[0] == "..":
+        raise fail("climbs out with '..'")
 
 
 def _coerce(key: str, raw: Any, annotation: str, where: str) -> Any:
