@@ -35,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "model; lint it, trace it and publish it.")
     parser.add_argument("--version", action="version", version=f"kbgen {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_check_commands(commands)
+    _add_output_commands(commands)
+    return parser
 
+
+def _add_check_commands(commands) -> None:
+    """audit, trace and check: the rules over the model, with findings as output."""
     audit_parser = commands.add_parser(
         "audit", help="lint the vault (links, indexes, frontmatter, references)",
         description="Lint the vault. Exit 0 when clean, 1 on findings at or above "
@@ -69,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--no-nix-parse", action="store_true",
                               help="do not run nix-instantiate --parse")
 
+
+
+def _add_output_commands(commands) -> None:
+    """export, build, serve, rule and rules: what the model is turned into."""
     export_parser = commands.add_parser(
         "export", help="export the traceability matrix or graph",
         description="Write the traceability matrix (per framework, with coverage figures) or "
@@ -113,7 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
                                        description="List every rule, or write the rule "
                                                    "reference as Markdown.")
     rules_parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    return parser
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

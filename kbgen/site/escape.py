@@ -27,6 +27,8 @@ import html
 import re
 from urllib.parse import quote
 
+from kbgen.names import slug
+
 # Characters that start Markdown, HTML or an Obsidian construct anywhere in a line.
 _MARKUP = str.maketrans({
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
@@ -86,10 +88,7 @@ def yaml_string(value: object) -> str:
     return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_ANCHOR = re.compile(r"[^a-z0-9_-]+")
-
-
 def anchor_id(value: str) -> str:
-    """An HTML id and URL fragment from arbitrary text: lower-case letters, digits,
-    ``-`` and ``_`` only (so it is the same in an attribute, a fragment and a selector)."""
-    return _ANCHOR.sub("-", value.casefold()).strip("-") or "x"
+    """An HTML id and URL fragment from arbitrary text (:func:`kbgen.names.slug`: the same
+    in an attribute, a fragment and a selector)."""
+    return slug(value)

@@ -9,8 +9,8 @@ the tree.
 from __future__ import annotations
 
 import posixpath
-import re
 
+from kbgen.names import slug
 from kbgen.site import escape
 
 GENERATED = "kb"
@@ -23,13 +23,9 @@ def note_page(path: str, index_name: str = "_index.md") -> str:
     return path
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "x"
-
-
 def control_page(key: str) -> str:
     framework, _, control = key.partition("/")
-    return f"{GENERATED}/controls/{framework}/{_slug(control)}.md"
+    return f"{GENERATED}/controls/{framework}/{slug(control)}.md"
 
 
 def framework_page(framework: str) -> str:
@@ -37,11 +33,11 @@ def framework_page(framework: str) -> str:
 
 
 def option_page(path: str) -> str:
-    return f"{GENERATED}/options/{_slug(path.replace('<name>', 'name'))}.md"
+    return f"{GENERATED}/options/{slug(path.replace('<name>', 'name'))}.md"
 
 
 def test_page(name: str) -> str:
-    return f"{GENERATED}/tests/{_slug(name)}.md"
+    return f"{GENERATED}/tests/{slug(name)}.md"
 
 
 def source_page(path: str) -> str:

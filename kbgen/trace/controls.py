@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from kbgen.config import Config
+from kbgen.names import slug
 from kbgen.trace.frameworks import FRAMEWORKS
 from kbgen.vault.records import Note, Table, TableCell
 
@@ -56,7 +58,7 @@ class Control:
     @property
     def anchor(self) -> str:
         """Stable anchor for the control (site pages, exports)."""
-        return re.sub(r"[^a-z0-9]+", "-", self.key.casefold()).strip("-")
+        return slug(self.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +69,29 @@ class Prd:
     version: str
 
 
+class TraceProblemKind(StrEnum):
+    """What a :class:`TraceProblem` is about. Each kind is reported by exactly one rule
+    (the rule declares it with ``reports=``)."""
+
+    # Control tables (kbgen.trace.controls).
+    INVALID_ID = "invalid-id"
+    DUPLICATE_ID = "duplicate-id"
+    MALFORMED_ROW = "malformed-row"
+    PRD_FRAMEWORK = "prd-framework"
+    # The residual-risk register (kbgen.trace.registers).
+    RISK_REGISTER = "risk-register"
+    RISK_ROW = "risk-row"
+    RISK_NUMBERING = "risk-numbering"
+    # The resolved settings (kbgen.trace.registers).
+    SETTINGS_FILE = "settings-file"
+    SETTINGS_ROW = "settings-row"
+
+
 @dataclass(frozen=True, slots=True)
 class TraceProblem:
     """Something wrong in a PRD or register, reported by the trace rules."""
 
-    kind: str
+    kind: TraceProblemKind
     message: str
     #: Vault-relative note, or project-relative file with ``project=True``.
     path: str
@@ -119,8 +139,8 @@ def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
         if framework_id is None:
             if tables and "framework" not in note.frontmatter:
                 problems.append(TraceProblem(
-                    "prd-framework", "PRD has control tables but no 'framework' in its "
-                    "frontmatter", path, 1))
+                    TraceProblemKind.PRD_FRAMEWORK, "PRD has control tables but no "
+                    "'framework' in its frontmatter", path, 1))
             continue
         meta = note.frontmatter["framework"]
         prds.append(Prd(path, framework_id, str(meta.get("name") or framework_id),
@@ -133,8 +153,9 @@ def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
                 if control.key in seen:
                     first = seen[control.key]
                     problems.append(TraceProblem(
-                        "duplicate-id", f"{control.key} is defined twice (first at "
-                        f"{first.note}:{first.line})", path, control.line, control.column))
+                        TraceProblemKind.DUPLICATE_ID, f"{control.key} is defined twice "
+                        f"(first at {first.note}:{first.line})", path, control.line,
+                        control.column))
                     continue
                 seen[control.key] = control
                 controls.append(control)
@@ -149,8 +170,8 @@ def _framework_of(note: Note, problems: list[TraceProblem]) -> str | None:
     if not isinstance(framework_id, str) or framework_id not in FRAMEWORKS:
         known = ", ".join(FRAMEWORKS)
         problems.append(TraceProblem(
-            "prd-framework", f"frontmatter 'framework' must be a mapping whose id is one of: "
-            f"{known}", note.path, _frontmatter_line(note, "framework")))
+            TraceProblemKind.PRD_FRAMEWORK, "frontmatter 'framework' must be a mapping whose "
+            f"id is one of: {known}", note.path, _frontmatter_line(note, "framework")))
         return None
     return framework_id
 
@@ -169,19 +190,19 @@ def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...]
     line, column = id_cell.line, id_cell.column
     if raw_count != len(table.header):
         problems.append(TraceProblem(
-            "malformed-row", f"row has {raw_count} cells, the header has "
+            TraceProblemKind.MALFORMED_ROW, f"row has {raw_count} cells, the header has "
             f"{len(table.header)}", note.path, line, 1))
     raw_id = id_cell.text.strip()
     if not raw_id:
-        problems.append(TraceProblem("malformed-row", "row has no control id", note.path, line,
-                                     column))
+        problems.append(TraceProblem(TraceProblemKind.MALFORMED_ROW, "row has no control id",
+                                     note.path, line, column))
         return None
     framework = FRAMEWORKS[framework_id]
     control_id = framework.canonical(_plain(raw_id))
     if control_id is None:
         problems.append(TraceProblem(
-            "invalid-id", f"{raw_id!r} is not a {framework.name} id (expected something like "
-            f"{framework.example})", note.path, line, column))
+            TraceProblemKind.INVALID_ID, f"{raw_id!r} is not a {framework.name} id (expected "
+            f"something like {framework.example})", note.path, line, column))
         return None
 
     def text(name: str) -> str:
@@ -191,8 +212,9 @@ def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...]
     layer = text("layer").casefold()
     if layer not in LAYERS:
         problems.append(TraceProblem(
-            "malformed-row", f"{framework_id}/{control_id}: layer must be host, hybrid or org, "
-            f"not {text('layer')!r}", note.path, line, row[columns['layer']].column))
+            TraceProblemKind.MALFORMED_ROW, f"{framework_id}/{control_id}: layer must be host, "
+            f"hybrid or org, not {text('layer')!r}", note.path, line,
+            row[columns['layer']].column))
         layer = layer or "host"
     options = []
     if "options" in columns:
