@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbgen.errors import KbgenError
 from kbgen.rules.base import Edit, Finding, FixSafety
 
 
@@ -53,17 +54,23 @@ def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
         for edit in fix.edits:
             by_file[edit.path].append((finding, edit))
     real_root = root.resolve()
+    #: Real file -> the vault path that edits it (two symlinks to one file: one writer).
+    writers: dict[Path, str] = {}
     for path, items in sorted(by_file.items()):
         target = (root / path)
         try:
-            resolved = target.resolve()
-            if not resolved.is_relative_to(real_root):
-                raise PermissionError("outside the vault")
+            resolved = _writable(target, real_root)
             data = resolved.read_bytes()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             for finding, _ in items:
                 result.skipped.append((finding, f"cannot read {path}: {exc}"))
             continue
+        if resolved in writers:
+            for finding, _ in items:
+                result.skipped.append((finding, f"{path} is the same file as "
+                                                f"{writers[resolved]}; the next run fixes it"))
+            continue
+        writers[resolved] = path
         if digests.get(path) and hashlib.sha256(data).hexdigest() != digests[path]:
             for finding, _ in items:
                 result.skipped.append((finding, f"{path} changed since it was read"))
@@ -77,6 +84,24 @@ def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _writable(target: Path, real_root: Path) -> Path:
+    """The regular file a fix of ``target`` reads and writes: a symlink is followed
+    (and written through) only when its real target is a file inside the vault."""
+    resolved = target.resolve(strict=True)
+    if not resolved.is_relative_to(real_root):
+        raise PermissionError(f"it is a symlink to {resolved}, outside the vault; "
+                              "not followed")
+    if not resolved.is_file():
+        raise PermissionError("not a regular file")
+    return resolved
+
+
+def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
+    """``text`` with ``edits`` applied, as :func:`plan_fixes` would (for a rule that
+    checks what its fix would produce)."""
+    return _apply(text, [(None, edit) for edit in edits])[0]  # type: ignore[misc]
 
 
 def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Finding]]:
@@ -134,5 +159,12 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_fixes(result: FixResult, root: Path) -> None:
+    """Write every changed file; a symlinked note is written through its link (the link
+    stays a link), and only when the file it reaches is still inside the vault."""
+    real_root = root.resolve()
     for path, (_old, new) in sorted(result.changed.items()):
-        write_atomic(root / path, new)
+        try:
+            target = _writable(root / path, real_root)
+        except (OSError, RuntimeError) as exc:
+            raise KbgenError(f"fix not written: {exc}", path) from exc
+        write_atomic(target, new)

@@ -9,7 +9,7 @@ from pathlib import Path
 from kbgen.build_cache import BuildCache
 from kbgen.config import PROJECT_PATHS, Config, check_resolved_roots, find_pyproject, load_config
 from kbgen.errors import KbgenError
-from kbgen.nix.index import index_flake
+from kbgen.nix.flake import index_flake
 from kbgen.nix.model import FlakeIndex
 from kbgen.nix.nixparse import cross_check as nix_cross_check
 from kbgen.nix.nixparse import nix_instantiate_available

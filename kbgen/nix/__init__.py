@@ -1,18 +1,18 @@
-"""The flake index: what the Nix sources of the project declare, define, read and test.
+"""The flake index: what the Nix sources of the project declare, define and test.
 
 ``index_flake(flake_root, project_root)`` parses every ``*.nix`` file with
 tree-sitter-nix and returns a :class:`FlakeIndex`; ``cross_check`` runs Nix's
-own parser over the same files when ``nix-instantiate`` is installed.  See
-:mod:`kbgen.nix.index` for what is recognised and what deliberately is not.
+own parser over the same files when ``nix-instantiate`` is installed.
+``docs/nix-index.md`` specifies what is recognised and what deliberately is not.
 """
 
-from .index import MODULE_NAMESPACES, index_flake, index_nix_source
+from .flake import index_flake
+from .index import index_nix_source
 from .model import (
     LIST_WILDCARD,
     NAME_WILDCARD,
     Comment,
     ComplianceTest,
-    ConfigRead,
     FlakeIndex,
     NixFile,
     NixParseError,
@@ -25,6 +25,7 @@ from .model import (
     render_segment,
     split_path,
 )
+from .modules import MODULE_NAMESPACES
 from .nixparse import NixInstantiateUnavailable, cross_check, nix_instantiate_available
 from .testscript import ASSERTION_METHODS, count_assertions
 
@@ -35,7 +36,6 @@ __all__ = [
     "NAME_WILDCARD",
     "Comment",
     "ComplianceTest",
-    "ConfigRead",
     "FlakeIndex",
     "NixFile",
     "NixInstantiateUnavailable",

@@ -126,14 +126,6 @@ class OptionDef:
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigRead:
-    """A read of ``config.<path>``, with let-aliases such as ``cfg`` resolved."""
-
-    path: str
-    pos: Pos
-
-
-@dataclass(frozen=True, slots=True)
 class StringSegment:
     """One piece of a string: literal text on a single source line, or an interpolation.
 
@@ -168,7 +160,6 @@ class StringLiteral:
     context: str | None
     kind: str = "string"
     has_interpolation: bool = False
-    interpolations: tuple[str, ...] = ()
     segments: tuple[StringSegment, ...] = ()
 
 
@@ -199,40 +190,29 @@ class ComplianceTest:
 
     ``assertions`` counts the checks in ``testScript``; see
     :func:`kbgen.nix.testscript.count_assertions` for exactly what counts.
-    ``script_is_literal`` is false when ``testScript`` is not a string literal
-    (for example ``builtins.readFile ./x.py``); ``assertions`` is 0 then.
+    It is 0 when ``testScript`` is not a string literal (for example
+    ``builtins.readFile ./x.py``).
     """
 
     name: str
     controls: tuple[str, ...]
     options_set: tuple[str, ...]
-    modules_imported: tuple[str, ...]
     assertions: int
     pos: Pos
     node_names: tuple[str, ...] = ()
-    script_is_literal: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class NixFile:
-    """Everything indexed from one ``.nix`` file.
-
-    ``is_module`` tells whether the file's top-level expression was read as a
-    NixOS module; ``imports`` lists the module imports found (``imports``
-    lists and ``nixosSystem``'s ``modules``), relative literal paths resolved
-    to project-relative posix paths, others as source text.
-    """
+    """Everything indexed from one ``.nix`` file."""
 
     path: str
     declarations: tuple[OptionDecl, ...]
     definitions: tuple[OptionDef, ...]
-    reads: tuple[ConfigRead, ...]
     strings: tuple[StringLiteral, ...]
     comments: tuple[Comment, ...]
     tests: tuple[ComplianceTest, ...]
     errors: tuple[NixParseError, ...]
-    is_module: bool = False
-    imports: tuple[str, ...] = ()
     line_count: int = 0
 
 
@@ -271,18 +251,10 @@ class _PathTrie:
         return True
 
 
-def _segments_match(pattern: tuple[str, ...], concrete: tuple[str, ...]) -> bool:
-    if len(pattern) != len(concrete):
-        return False
-    return all(
-        a == b or a in WILDCARDS or b in WILDCARDS for a, b in zip(pattern, concrete, strict=True)
-    )
-
-
 class _Lookups:
     """Maps and tries over a FlakeIndex's files."""
 
-    __slots__ = ("by_path", "decl_segments", "decls", "defs", "trie_all", "trie_no_tests")
+    __slots__ = ("by_path", "decls", "defs", "trie_all", "trie_no_tests")
 
     def __init__(self, files: tuple[NixFile, ...]) -> None:
         self.decls: dict[str, list[OptionDecl]] = {}
@@ -297,10 +269,10 @@ class _Lookups:
                     outside_tests.add(o.path)
         self.by_path = {f.path: f for f in files}
         # Each distinct path is split once, however often it is defined.
-        self.decl_segments = {p: split_path(p) for p in self.decls}
         self.trie_all = _PathTrie()
         self.trie_no_tests = _PathTrie()
-        for segs in self.decl_segments.values():
+        for p in self.decls:
+            segs = split_path(p)
             self.trie_all.add(segs)
             self.trie_no_tests.add(segs)
         for p in self.defs:
@@ -339,16 +311,6 @@ class FlakeIndex:
         """Definitions whose path is exactly ``path`` (test nodes included)."""
         return list(self._lk().defs.get(path, ()))
 
-    def match_declarations(self, path: str) -> list[OptionDecl]:
-        """Declarations matching ``path`` segment by segment, wildcards matching any one segment."""
-        want = split_path(path)
-        lk = self._lk()
-        out: list[OptionDecl] = []
-        for key, segs in lk.decl_segments.items():
-            if _segments_match(segs, want):
-                out.extend(lk.decls[key])
-        return out
-
     @property
     def option_paths(self) -> frozenset[str]:
         """Every declared or defined (leaf) option path."""
@@ -376,11 +338,6 @@ class FlakeIndex:
         """The indexed file with this project-relative path."""
         return self._lk().by_path.get(path)
 
-    def resolve_module(self, path: str) -> NixFile | None:
-        """The file an import path names: the file itself, or ``<dir>/default.nix``."""
-        by_path = self._lk().by_path
-        return by_path.get(path) or by_path.get(path.rstrip("/") + "/default.nix")
-
     @property
     def declarations(self) -> tuple[OptionDecl, ...]:
         return tuple(d for f in self.files for d in f.declarations)
@@ -388,10 +345,6 @@ class FlakeIndex:
     @property
     def definitions(self) -> tuple[OptionDef, ...]:
         return tuple(d for f in self.files for d in f.definitions)
-
-    @property
-    def reads(self) -> tuple[ConfigRead, ...]:
-        return tuple(r for f in self.files for r in f.reads)
 
     @property
     def tests(self) -> tuple[ComplianceTest, ...]:

@@ -5,6 +5,11 @@ family, never reused), a kebab-case name, a default severity, a fix safety, and
 a docstring with the sections *What it does*, *Why is this bad?*, *Example* and
 *Fix safety*. ``kbgen rule CODE`` and the generated rule reference both read the
 docstring, so the docs have one source.
+
+Problems found while reading files (a :class:`~kbgen.vault.records.NoteProblemKind`,
+:class:`~kbgen.vault.files.FileProblemKind` or
+:class:`~kbgen.trace.controls.TraceProblemKind`) reach the user through the one rule
+that declares their kind in ``reports``.
 """
 
 from __future__ import annotations
@@ -97,6 +102,8 @@ class Finding:
         return (self.path, self.line, self.column, self.code)
 
 
+#: A rule's check: it receives the :class:`~kbgen.rules.context.Context`, or, for a
+#: ``final`` rule, the engine's record of the suppressions the other rules used.
 Check = Callable[[Any], Iterable[Hit]]
 
 
@@ -112,6 +119,11 @@ class Rule:
     check: Check
     #: ``audit`` rules read the vault; ``trace`` rules read the traceability model.
     command: str = "audit"
+    #: Problem kinds this rule reports; every kind is declared by exactly one rule.
+    reports: tuple[StrEnum, ...] = ()
+    #: Run by the engine after every other rule, on what filtering their findings recorded
+    #: (:class:`~kbgen.rules.suppressions.SuppressionUse`) rather than on the Context.
+    final: bool = False
 
     def section(self, title: str) -> str:
         """One ``## Title`` section of the rule's documentation, without its heading."""
@@ -127,8 +139,13 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, *, family: str, severity: Severity,
-         fix: FixSafety = FixSafety.NONE, command: str = "audit") -> Callable[[Check], Check]:
-    """Register a check function as a rule. The docstring's first line is its summary."""
+         fix: FixSafety = FixSafety.NONE, command: str = "audit",
+         reports: tuple[StrEnum, ...] = (), final: bool = False) -> Callable[[Check], Check]:
+    """Register a check function as a rule. The docstring's first line is its summary.
+
+    ``reports`` names the problem kinds the check turns into findings; ``final`` marks
+    the check the engine runs last, over the suppressions (see :mod:`kbgen.rules.engine`).
+    """
 
     def register(check: Check) -> Check:
         if not _CODE.match(code):
@@ -137,13 +154,18 @@ def rule(code: str, name: str, *, family: str, severity: Severity,
             raise ValueError(f"rule name {name!r} is not kebab-case")
         if code in REGISTRY or any(r.name == name for r in REGISTRY.values()):
             raise ValueError(f"rule {code} {name} registered twice")
+        claimed = [f"{kind!r} ({r.code})" for r in REGISTRY.values() for kind in reports
+                   if any(kind is other for other in r.reports)]
+        if claimed:
+            raise ValueError(f"rule {code} reports kinds another rule reports: "
+                             f"{', '.join(claimed)}")
         doc = inspect.cleandoc(check.__doc__ or "")
         summary, _, body = doc.partition("\n")
         missing = [s for s in REQUIRED_SECTIONS if f"## {s}" not in body]
         if missing:
             raise ValueError(f"rule {code} docs lack sections: {', '.join(missing)}")
         REGISTRY[code] = Rule(code, name, family, severity, fix, summary.strip(),
-                              body.strip(), check, command)
+                              body.strip(), check, command, tuple(reports), final)
         return check
 
     return register

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kbgen.config import Config
 from kbgen.vault.model import Vault
+
+if TYPE_CHECKING:
+    from kbgen.trace.model import TraceModel
 
 
 class ProjectFiles:
@@ -47,10 +50,13 @@ class Context:
     vault: Vault
     config: Config
     files: ProjectFiles
-    #: The traceability model, once compiled (trace rules only).
-    trace: Any = None
-    #: Filled by the engine before "after" rules run: (note, suppression index) pairs used.
-    used_suppressions: set[tuple[str, int]] = field(default_factory=set)
-    #: Codes of the rules selected in this run (unused-suppression only judges those).
-    selected_codes: frozenset[str] = frozenset()
-    selected_names: frozenset[str] = frozenset()
+    #: The traceability model, once compiled (trace rules read it as :attr:`trace_model`).
+    trace: TraceModel | None = None
+
+    @property
+    def trace_model(self) -> TraceModel:
+        """The traceability model, for trace rules; an error when it was not compiled."""
+        if self.trace is None:
+            raise RuntimeError("a trace rule ran without the traceability model "
+                               "(Context.trace is None)")
+        return self.trace

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
-from kbgen.trace.controls import OPTION_PATH, Control
-from kbgen.trace.model import TraceModel
+from kbgen.trace.controls import OPTION_PATH, Control, TraceProblemKind
 
 
-def _problems(ctx: Context, *kinds: str) -> Iterator[Hit]:
-    model: TraceModel = ctx.trace
-    for problem in model.controls.problems:
+def _problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
+    for problem in ctx.trace_model.controls.problems:
         if problem.kind in kinds:
             yield Hit(problem.path, problem.line, problem.column, problem.message,
                       project=problem.project)
@@ -24,7 +22,7 @@ def _at(control: Control, message: str) -> Hit:
 
 
 @rule("TR101", "invalid-control-id", family="controls", severity=Severity.ERROR,
-      command="trace")
+      command="trace", reports=(TraceProblemKind.INVALID_ID,))
 def invalid_control_id(ctx: Context) -> Iterator[Hit]:
     """A control id that does not follow its framework's grammar.
 
@@ -45,11 +43,11 @@ def invalid_control_id(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _problems(ctx, "invalid-id")
+    yield from _problems(ctx, TraceProblemKind.INVALID_ID)
 
 
 @rule("TR102", "duplicate-control-id", family="controls", severity=Severity.ERROR,
-      command="trace")
+      command="trace", reports=(TraceProblemKind.DUPLICATE_ID,))
 def duplicate_control_id(ctx: Context) -> Iterator[Hit]:
     """The same control defined twice.
 
@@ -67,11 +65,11 @@ def duplicate_control_id(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _problems(ctx, "duplicate-id")
+    yield from _problems(ctx, TraceProblemKind.DUPLICATE_ID)
 
 
 @rule("TR103", "malformed-control-row", family="controls", severity=Severity.ERROR,
-      command="trace")
+      command="trace", reports=(TraceProblemKind.MALFORMED_ROW,))
 def malformed_control_row(ctx: Context) -> Iterator[Hit]:
     """A control-table row with the wrong number of cells, no id, or an unknown layer.
 
@@ -91,11 +89,11 @@ def malformed_control_row(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _problems(ctx, "malformed-row")
+    yield from _problems(ctx, TraceProblemKind.MALFORMED_ROW)
 
 
 @rule("TR104", "prd-without-framework", family="controls", severity=Severity.ERROR,
-      command="trace")
+      command="trace", reports=(TraceProblemKind.PRD_FRAMEWORK,))
 def prd_without_framework(ctx: Context) -> Iterator[Hit]:
     """A PRD with control tables whose frontmatter does not name a known framework.
 
@@ -116,7 +114,7 @@ def prd_without_framework(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _problems(ctx, "prd-framework")
+    yield from _problems(ctx, TraceProblemKind.PRD_FRAMEWORK)
 
 
 @rule("TR201", "control-without-option", family="traceability", severity=Severity.ERROR,
@@ -138,7 +136,7 @@ def control_without_option(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    for control in ctx.trace.controls.controls:
+    for control in ctx.trace_model.controls.controls:
         if control.layer != "org" and not control.options:
             yield _at(control, f"{control.key} is a {control.layer} control but cites no Nix "
                                "option")
@@ -166,7 +164,7 @@ def phantom_option(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix: the suggestion is a guess.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     known = None
     for control in model.controls.controls:
         for option in control.options:
@@ -200,7 +198,7 @@ def control_without_test(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for control in model.controls.controls:
         if control.layer != "org" and control.options and \
                 not model.tests_by_control.get(control.key):
@@ -226,7 +224,7 @@ def test_names_unknown_control(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for test in model.tests:
         for key in test.controls:
             if model.canonical_control(key) is None:
@@ -253,7 +251,7 @@ def test_sets_no_cited_option(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for test in model.tests:
         cited = {o.path for key in test.controls
                  if (control := model.canonical_control(key)) is not None
@@ -286,7 +284,7 @@ def org_control_without_policy(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for control in model.controls.controls:
         if control.layer == "org" and not model.policies_of(control) and \
                 not model.risks_of(control):
@@ -313,7 +311,7 @@ def uncited_option(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     cited = {o.path for c in model.controls.controls for o in c.options}
     cited |= {span.text.strip() for note in model.vault.notes.values()
               for span in note.code_spans}
@@ -349,7 +347,7 @@ def note_cites_missing_option(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     prefixes = tuple(ctx.config.option_prefixes)
     if not prefixes or not model.flake.files:
         return

@@ -2,6 +2,10 @@
 
 Selection, severity overrides, per-path ignores and inline suppressions are all
 applied here, so rules stay plain functions that only look at the model.
+
+Filtering records which suppression hid each finding. Once every rule has run, a
+final pass hands that record to the ``final`` rules (``unused-suppression``), the
+way ruff judges ``noqa`` comments after linting.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from kbgen.errors import KbgenError
 from kbgen.rules import all_rules
 from kbgen.rules.base import Finding, Hit, Rule, Severity
 from kbgen.rules.context import Context
-from kbgen.rules.suppressions import AFTER
+from kbgen.rules.suppressions import SuppressionUse
 from kbgen.vault.files import matches
+
+#: (note path, index in its ``suppressions``) of a suppression comment.
+SuppressionKey = tuple[str, int]
 
 
 def _matches_rule(rule: Rule, selectors: Iterable[str]) -> bool:
@@ -39,19 +46,25 @@ def select_rules(config: Config, *, commands: tuple[str, ...] = ("audit",),
 
 
 def run_rules(ctx: Context, rules: list[Rule]) -> list[Finding]:
-    ctx.selected_codes = frozenset(r.code for r in rules)
-    ctx.selected_names = frozenset(r.name for r in rules)
     findings: list[Finding] = []
-    first = [r for r in rules if r.code not in AFTER]
-    after = [r for r in rules if r.code in AFTER]
-    for rule in first:
-        findings.extend(_findings(ctx, rule, rule.check(ctx)))
-    for rule in after:
-        findings.extend(_findings(ctx, rule, rule.check(ctx)))
+    used: set[SuppressionKey] = set()
+    for rule in rules:
+        if not rule.final:
+            findings.extend(_findings(ctx, rule, rule.check(ctx), used))
+    # The final pass: judge the suppressions by what filtering recorded. Its own findings
+    # can be suppressed too, but that does not count as using a suppression.
+    use = SuppressionUse(ctx.vault.notes, frozenset(n for r in rules for n in (r.code, r.name)),
+                         frozenset(used))
+    for rule in rules:
+        if rule.final:
+            findings.extend(_findings(ctx, rule, rule.check(use), None))
     return sorted(findings, key=Finding.sort_key)
 
 
-def _findings(ctx: Context, rule: Rule, hits: Iterable[Hit]) -> Iterable[Finding]:
+def _findings(ctx: Context, rule: Rule, hits: Iterable[Hit],
+              used: set[SuppressionKey] | None) -> Iterable[Finding]:
+    """Findings of ``rule``'s hits that no per-path ignore or suppression hides; adds the
+    suppressions that hide one to ``used`` (when given)."""
     config = ctx.config
     vault = ctx.vault
     severity = _severity(config, rule)
@@ -61,8 +74,12 @@ def _findings(ctx: Context, rule: Rule, hits: Iterable[Hit]) -> Iterable[Finding
         note_path = None if hit.project else hit.path
         if note_path is not None and ignored_here and matches(note_path, tuple(ignored_here)):
             continue
-        if note_path is not None and _suppressed(ctx, rule, note_path, hit.line):
-            continue
+        if note_path is not None:
+            suppression = _suppression(ctx, rule, note_path, hit.line)
+            if suppression is not None:
+                if used is not None:
+                    used.add(suppression)
+                continue
         shown = hit.path if hit.project else vault.display_path(hit.path)
         yield Finding(rule.code, rule.name, severity, shown, hit.line, hit.column, hit.message,
                       hit.fix, note_path)
@@ -73,14 +90,13 @@ def _severity(config: Config, rule: Rule) -> Severity:
     return Severity.parse(level) if level else rule.severity
 
 
-def _suppressed(ctx: Context, rule: Rule, note_path: str, line: int) -> bool:
+def _suppression(ctx: Context, rule: Rule, note_path: str, line: int) -> SuppressionKey | None:
+    """The first suppression of ``rule`` that covers ``line`` of the note, if any."""
     note = ctx.vault.notes.get(note_path)
     if note is None or not note.suppressions:
-        return False
+        return None
     for index, suppression in enumerate(note.suppressions):
         if (rule.code in suppression.codes or rule.name in suppression.codes) and \
                 suppression.covers(line):
-            if rule.code not in AFTER:
-                ctx.used_suppressions.add((note_path, index))
-            return True
-    return False
+            return note_path, index
+    return None

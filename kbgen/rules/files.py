@@ -6,28 +6,32 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
+from kbgen.vault.files import FileProblemKind
+from kbgen.vault.records import NoteProblemKind
 
 
-def _note_problems(ctx: Context, *kinds: str) -> Iterator[Hit]:
+def _note_problems(ctx: Context, *kinds: NoteProblemKind) -> Iterator[Hit]:
     for path, note in ctx.vault.notes.items():
         for problem in note.problems:
             if problem.kind in kinds:
                 yield Hit(path, problem.line, problem.column, problem.message)
 
 
-def _file_problems(ctx: Context, *kinds: str) -> Iterator[Hit]:
+def _file_problems(ctx: Context, *kinds: FileProblemKind) -> Iterator[Hit]:
     for problem in ctx.vault.file_problems:
         if problem.kind in kinds:
             yield Hit(problem.path, 1, 1, problem.message)
 
 
-@rule("KB001", "unreadable-file", family="files", severity=Severity.ERROR)
+@rule("KB001", "unreadable-file", family="files", severity=Severity.ERROR,
+      reports=(FileProblemKind.UNREADABLE, FileProblemKind.TOO_LARGE))
 def unreadable_file(ctx: Context) -> Iterator[Hit]:
     """A note or folder kbgen could not read.
 
     ## What it does
     Reports notes that cannot be opened (permissions, I/O errors), folders that cannot
-    be listed, and notes over the size limit (64 MiB).
+    be listed, notes over the size limit (64 MiB), and vault entries that are not
+    regular files (FIFOs, sockets, devices, dangling symlinks), which are never opened.
 
     ## Why is this bad?
     Everything the file says is missing from the checks and the site, silently.
@@ -38,10 +42,11 @@ def unreadable_file(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _file_problems(ctx, "unreadable", "too-large")
+    yield from _file_problems(ctx, FileProblemKind.UNREADABLE, FileProblemKind.TOO_LARGE)
 
 
-@rule("KB002", "invalid-encoding", family="files", severity=Severity.ERROR)
+@rule("KB002", "invalid-encoding", family="files", severity=Severity.ERROR,
+      reports=(NoteProblemKind.ENCODING,))
 def invalid_encoding(ctx: Context) -> Iterator[Hit]:
     """A note that is not valid UTF-8.
 
@@ -59,10 +64,11 @@ def invalid_encoding(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix: the right encoding cannot be known for sure.
     """
-    yield from _note_problems(ctx, "encoding")
+    yield from _note_problems(ctx, NoteProblemKind.ENCODING)
 
 
-@rule("KB003", "binary-note", family="files", severity=Severity.ERROR)
+@rule("KB003", "binary-note", family="files", severity=Severity.ERROR,
+      reports=(NoteProblemKind.BINARY,))
 def binary_note(ctx: Context) -> Iterator[Hit]:
     """A binary file with a `.md` name.
 
@@ -78,10 +84,11 @@ def binary_note(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _note_problems(ctx, "binary")
+    yield from _note_problems(ctx, NoteProblemKind.BINARY)
 
 
-@rule("KB004", "symlink-outside-vault", family="files", severity=Severity.WARNING)
+@rule("KB004", "symlink-outside-vault", family="files", severity=Severity.WARNING,
+      reports=(FileProblemKind.SYMLINK_OUTSIDE,))
 def symlink_outside(ctx: Context) -> Iterator[Hit]:
     """A symlink in the vault that points outside it.
 
@@ -100,10 +107,11 @@ def symlink_outside(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _file_problems(ctx, "symlink-outside")
+    yield from _file_problems(ctx, FileProblemKind.SYMLINK_OUTSIDE)
 
 
-@rule("KB005", "too-deeply-nested", family="files", severity=Severity.WARNING)
+@rule("KB005", "too-deeply-nested", family="files", severity=Severity.ERROR,
+      reports=(NoteProblemKind.TOO_DEEP,))
 def too_deeply_nested(ctx: Context) -> Iterator[Hit]:
     """Lists or block quotes nested deeper than the parser follows.
 
@@ -113,7 +121,9 @@ def too_deeply_nested(ctx: Context) -> Iterator[Hit]:
 
     ## Why is this bad?
     No reader needs 40 levels of nesting; it is usually a paste gone wrong, and
-    parsing it fully would let one note exhaust the parser's stack.
+    parsing it fully would let one note exhaust the parser's stack. It is an error
+    because the site's renderer (Python-Markdown) recurses per level too and fails on
+    lists nested about 250 levels deep: `check` stops such a note before `build` does.
 
     ## Example
     `- - - - - - …` repeated hundreds of times on one line.
@@ -121,10 +131,11 @@ def too_deeply_nested(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _note_problems(ctx, "too-deep")
+    yield from _note_problems(ctx, NoteProblemKind.TOO_DEEP)
 
 
-@rule("KB301", "invalid-frontmatter", family="frontmatter", severity=Severity.ERROR)
+@rule("KB301", "invalid-frontmatter", family="frontmatter", severity=Severity.ERROR,
+      reports=(NoteProblemKind.FRONTMATTER_YAML,))
 def invalid_frontmatter(ctx: Context) -> Iterator[Hit]:
     """Frontmatter that is not valid, safe YAML.
 
@@ -147,10 +158,11 @@ def invalid_frontmatter(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _note_problems(ctx, "frontmatter-yaml")
+    yield from _note_problems(ctx, NoteProblemKind.FRONTMATTER_YAML)
 
 
-@rule("KB302", "frontmatter-wrong-type", family="frontmatter", severity=Severity.ERROR)
+@rule("KB302", "frontmatter-wrong-type", family="frontmatter", severity=Severity.ERROR,
+      reports=(NoteProblemKind.FRONTMATTER_TYPE,))
 def frontmatter_wrong_type(ctx: Context) -> Iterator[Hit]:
     """A known frontmatter key with a value of the wrong type.
 
@@ -171,4 +183,4 @@ def frontmatter_wrong_type(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _note_problems(ctx, "frontmatter-type")
+    yield from _note_problems(ctx, NoteProblemKind.FRONTMATTER_TYPE)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from kbgen.nix.model import NixFile, StringLiteral
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
-from kbgen.trace.model import TraceModel
 
 #: Paths that exist on an FHS distribution but not on NixOS. The look-behind keeps
 #: ``/run/current-system/sw/bin``, ``/var/lib`` and ``''${pkgs.x}/bin`` (an escaped
@@ -76,7 +75,7 @@ def fhs_path_leak(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for nix_file in model.flake.files:
         allowed = _allowed_lines(nix_file)
         for literal in nix_file.strings:
@@ -142,7 +141,7 @@ def secret_in_nix_store(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for nix_file in model.flake.files:
         for literal in nix_file.strings:
             reason = _secret_reason(literal)
@@ -171,7 +170,7 @@ def nix_syntax_error(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     seen = set()
     for error in (*model.flake.errors, *model.cross_check):
         key = (error.pos.file, error.pos.line, error.source)

@@ -33,7 +33,7 @@ def unknown_macro_target(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model = ctx.trace
+    model = ctx.trace_model
     for path, note in model.vault.notes.items():
         for macro in note.macros:
             try:

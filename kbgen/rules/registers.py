@@ -6,17 +6,26 @@ from collections.abc import Iterator
 
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
-from kbgen.trace.model import TraceModel
+from kbgen.trace.controls import TraceProblem, TraceProblemKind
 
 
-def _risk_problems(ctx: Context, *kinds: str) -> Iterator[Hit]:
-    for problem in ctx.trace.risks.problems:
+def _hits(problems: tuple[TraceProblem, ...], kinds: tuple[TraceProblemKind, ...]
+          ) -> Iterator[Hit]:
+    for problem in problems:
         if problem.kind in kinds:
             yield Hit(problem.path, problem.line, problem.column, problem.message)
 
 
+def _risk_problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
+    yield from _hits(ctx.trace_model.risks.problems, kinds)
+
+
+def _settings_problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
+    yield from _hits(ctx.trace_model.settings.problems, kinds)
+
+
 @rule("TR301", "risk-register-invalid", family="risks", severity=Severity.ERROR,
-      command="trace")
+      command="trace", reports=(TraceProblemKind.RISK_REGISTER,))
 def risk_register_invalid(ctx: Context) -> Iterator[Hit]:
     """The residual-risk register is missing or its table lacks the required columns.
 
@@ -35,14 +44,15 @@ def risk_register_invalid(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     if not model.risks.exists:
         yield Hit(model.risks.path, 1, 1, "no residual-risk register at "
                                          f"{model.risks.path}")
-    yield from _risk_problems(ctx, "risk-register")
+    yield from _risk_problems(ctx, TraceProblemKind.RISK_REGISTER)
 
 
-@rule("TR302", "risk-row-incomplete", family="risks", severity=Severity.ERROR, command="trace")
+@rule("TR302", "risk-row-incomplete", family="risks", severity=Severity.ERROR, command="trace",
+      reports=(TraceProblemKind.RISK_ROW,))
 def risk_row_incomplete(ctx: Context) -> Iterator[Hit]:
     """A register row with an empty field or an id not of the form `RR-01`.
 
@@ -60,10 +70,11 @@ def risk_row_incomplete(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _risk_problems(ctx, "risk-row")
+    yield from _risk_problems(ctx, TraceProblemKind.RISK_ROW)
 
 
-@rule("TR303", "risk-row-numbering", family="risks", severity=Severity.ERROR, command="trace")
+@rule("TR303", "risk-row-numbering", family="risks", severity=Severity.ERROR, command="trace",
+      reports=(TraceProblemKind.RISK_NUMBERING,))
 def risk_row_numbering(ctx: Context) -> Iterator[Hit]:
     """Register rows out of order, skipped or renumbered.
 
@@ -82,7 +93,7 @@ def risk_row_numbering(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    yield from _risk_problems(ctx, "risk-numbering")
+    yield from _risk_problems(ctx, TraceProblemKind.RISK_NUMBERING)
 
 
 @rule("TR304", "risk-cites-no-control", family="risks", severity=Severity.ERROR,
@@ -105,7 +116,7 @@ def risk_cites_no_control(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     prds = {p.note for p in model.controls.prds}
     for row in model.risks.rows:
         targets = model.targets_of(row.note, row.links)
@@ -132,7 +143,7 @@ def risk_row_unreferenced(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for row in model.risks.rows:
         if not row.superseded and not model.mentions.get(row.id):
             yield Hit(row.note, row.line, 1, f"{row.id} is not referenced by any control or "
@@ -140,7 +151,7 @@ def risk_row_unreferenced(ctx: Context) -> Iterator[Hit]:
 
 
 @rule("TR401", "resolved-settings-invalid", family="settings", severity=Severity.ERROR,
-      command="trace")
+      command="trace", reports=(TraceProblemKind.SETTINGS_FILE, TraceProblemKind.SETTINGS_ROW))
 def resolved_settings_invalid(ctx: Context) -> Iterator[Hit]:
     """The resolved-settings file is missing, not valid YAML, or has malformed rows.
 
@@ -159,11 +170,11 @@ def resolved_settings_invalid(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     if not model.settings.exists:
         yield Hit(model.settings.path, 1, 1, f"no resolved settings at {model.settings.path}")
-    for problem in model.settings.problems:
-        yield Hit(problem.path, problem.line, problem.column, problem.message)
+    yield from _settings_problems(ctx, TraceProblemKind.SETTINGS_FILE,
+                                  TraceProblemKind.SETTINGS_ROW)
 
 
 @rule("TR402", "setting-not-canonical", family="settings", severity=Severity.ERROR,
@@ -186,7 +197,7 @@ def setting_not_canonical(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     module = ctx.config.canonical_module
     for setting in model.settings.settings:
         if not any(d.pos.file == module for d in model.flake.declared(setting.canonical_path)):
@@ -212,7 +223,7 @@ def setting_value_drift(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix: which side is right is a decision.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     module = ctx.config.canonical_module
     for setting in model.settings.settings:
         declared = [d for d in model.flake.declared(setting.canonical_path)
@@ -251,7 +262,7 @@ def canonical_option_without_setting(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     module = ctx.config.canonical_module
     pinned = {s.canonical_path for s in model.settings.settings}
     for declaration in model.flake.declarations:
@@ -279,7 +290,7 @@ def setting_cites_unknown_control(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix.
     """
-    model: TraceModel = ctx.trace
+    model = ctx.trace_model
     for setting in model.settings.settings:
         for key in setting.frameworks:
             if model.canonical_control(key) is None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from kbgen.rules.base import Edit, Fix, FixSafety, Hit, Severity, rule
 from kbgen.rules.context import Context
 from kbgen.vault.files import matches
 from kbgen.vault.model import Vault
-from kbgen.vault.records import Note
+from kbgen.vault.parse import parse_note
+from kbgen.vault.records import Link, Note
+from kbgen.vault.resolve import Resolver
 
 FAMILY = "structure"
 
@@ -27,14 +31,6 @@ def _linked_from(vault: Vault, index: str) -> set[str]:
             if r.resolution.ok and r.target_note}
 
 
-def _append_line_fix(vault: Vault, index: Note, line_text: str, description: str) -> Fix:
-    """Insert a list line after the index's last body link, else at the end of the file."""
-    body_links = [r.link for r in vault.links_by_source.get(index.path, ())
-                  if r.link.origin == "body"]
-    after = max((link.line for link in body_links), default=index.line_count)
-    return Fix(description, FixSafety.SAFE, (Edit(index.path, after + 1, 1, 1, line_text + "\n"),))
-
-
 def _topic_indexes(vault: Vault) -> list[str]:
     """Index notes of the folders directly under the topics root, sorted."""
     config = vault.config
@@ -45,9 +41,135 @@ def _topic_indexes(vault: Vault) -> list[str]:
                   posixpath.dirname(p) != root)
 
 
-def _list_line(note: Note) -> str:
-    description = note.description or note.title
-    return f"- [[{note.stem}]] — {description}"
+#: Markdown punctuation that could make a summary more than text: emphasis, code, links,
+#: HTML, headings, tables, tags, block ids, macros, Obsidian comments and highlights.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!~^$&=%])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+#: A summary longer than this is cut (with an ellipsis).
+SUMMARY_CHARS = 200
+
+
+def summary(text: str | None) -> str:
+    """A safe one-line summary of ``text`` for an index line: its first non-blank line,
+    control characters as spaces, Markdown-escaped, at most :data:`SUMMARY_CHARS` long."""
+    first = next((line for line in (text or "").splitlines() if line.strip()), "")
+    first = " ".join(_CONTROL.sub(" ", first).split())
+    if len(first) > SUMMARY_CHARS:
+        first = first[:SUMMARY_CHARS - 1].rstrip() + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", first)
+
+
+def _label(text: str) -> str:
+    """Display text for a wikilink alias: one line, without the characters that end or
+    split a wikilink or that a renderer could read as markup."""
+    first = next((line for line in (text or "").splitlines() if line.strip()), "")
+    return " ".join(re.sub(r"[\[\]|{}<>\\`#^]", " ", _CONTROL.sub(" ", first)).split())
+
+
+class _IndexEntries:
+    """Lines the index fixes append: each one is checked, by kbgen's own parser and
+    resolver, to hold exactly one link and that link to land on the note it lists, so
+    that the next run finds the note listed (a fix is idempotent) and the line brings
+    no other finding with it. When no form of the link qualifies, no fix is offered."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._resolver: Resolver | None = None
+
+    @property
+    def resolver(self) -> Resolver:
+        if self._resolver is None:
+            vault, trace = self.ctx.vault, self.ctx.trace
+            extra: list = []
+            if trace is not None:
+                from kbgen.trace.model import control_targets, risk_targets
+
+                extra = [*control_targets(trace.controls), *risk_targets(trace.risks)]
+            self._resolver = Resolver(vault.notes, vault.attachments, vault.folders,
+                                      index_name=vault.config.index_name,
+                                      extra_targets=extra)
+        return self._resolver
+
+    def line(self, index: Note, note: Note, *, label: str | None) -> str | None:
+        """``- <link> — <summary>`` (or without the summary), or None."""
+        text = summary(note.description or note.title)
+        for link in self._links(index, note, label):
+            for line in ((f"- {link} — {text}" if text else None), f"- {link}"):
+                if line is not None and self._lists(index, note, line):
+                    return line
+        return None
+
+    def _links(self, index: Note, note: Note, label: str | None) -> Iterator[str]:
+        target = note.path.removesuffix(".md")
+        alias = _label(label) if label is not None else ""
+        bar = f"|{alias}" if alias else ""
+        if label is None:
+            yield f"[[{note.stem}]]"
+            # Path-qualified, shortest first: the first that names only this note.
+            parts = target.split("/")
+            for start in range(len(parts) - 2, -1, -1):
+                yield f"[[{'/'.join(parts[start:])}]]"
+        else:
+            yield f"[[{target}{bar}]]"
+        # Names a wikilink cannot hold (``#``, ``|``, ``^``, ``]``): a Markdown link.
+        relative = posixpath.relpath(note.path, index.folder or ".")
+        text = summary(alias or note.title) or summary(note.stem) or "link"
+        yield f"[{text}]({quote(relative)})"
+
+    def _lists(self, index: Note, note: Note, line: str) -> bool:
+        parsed = parse_note(index.path, line.encode("utf-8"))
+        if parsed.problems or parsed.tags or parsed.code_spans or parsed.block_ids or \
+                parsed.headings or parsed.suppressions or parsed.tables or \
+                getattr(parsed, "macros", ()) or getattr(parsed, "html", ()) or \
+                len(parsed.links) != 1:
+            return False
+        return self._lands_on(parsed.links[0], index, note)
+
+    def _lands_on(self, link: Link, index: Note, note: Note) -> bool:
+        found = self.resolver.resolve(link, index)
+        return found.ok and found.anchor is None and found.target is not None and \
+            found.target.note == note.path
+
+    def fixes(self, index: Note, entries: list[tuple[Note, str]], what: str
+              ) -> list[Fix | None]:
+        """One fix per entry (None where the entry would not list its note once written).
+
+        The lines go after the index's last link (else at the end of the file); the
+        whole result is parsed once to make sure each line is a link there too (not the
+        inside of a code block or an HTML comment that runs to the end).
+        """
+        body_links = [r.link for r in self.ctx.vault.links_by_source.get(index.path, ())
+                      if r.link.origin == "body"]
+        after = max((link.line for link in body_links), default=index.line_count)
+        attempts = [""] if body_links else ["", "\n"]  # at the end: maybe after a blank line
+        fixes: list[Fix | None] = [None] * len(entries)
+        for separator in attempts:
+            edits = [Edit(index.path, after + 1, 1, 1, separator + line + "\n")
+                     for _, line in entries]
+            landed = self._landed(index, entries, edits, after)
+            for position, ok in enumerate(landed):
+                if ok and fixes[position] is None:
+                    note = entries[position][0]
+                    fixes[position] = Fix(f"list {note.path} in {what}", FixSafety.SAFE,
+                                          (edits[position],))
+            if all(fixes):
+                break
+        return fixes
+
+    def _landed(self, index: Note, entries: list[tuple[Note, str]], edits: list[Edit],
+                after: int) -> list[bool]:
+        from kbgen.fix import apply_edits  # the fix module applies what rules propose
+
+        text = apply_edits("\n".join(index.lines), edits)
+        parsed = parse_note(index.path, text.encode("utf-8"))
+        written = text.split("\n")
+        landed = []
+        for note, line in entries:
+            numbers = {n + 1 for n, text_line in enumerate(written)
+                       if n >= after and text_line == line}
+            landed.append(any(link.line in numbers and self._lands_on(link, index, note)
+                              for link in parsed.links))
+        return landed
 
 
 @rule("KB201", "orphan-note", family=FAMILY, severity=Severity.WARNING)
@@ -104,6 +226,7 @@ def topic_index_incomplete(ctx: Context) -> Iterator[Hit]:
     """
     vault = ctx.vault
     name = vault.config.index_name
+    entries = _IndexEntries(ctx)
     by_folder: dict[str, list[Note]] = defaultdict(list)
     for note in vault.notes.values():
         by_folder[note.folder].append(note)
@@ -114,16 +237,18 @@ def topic_index_incomplete(ctx: Context) -> Iterator[Hit]:
         if index_path.rsplit("/", 1)[-1] != name:
             continue
         listed = _linked_from(vault, index_path)
-        for note in by_folder.get(index.folder, ()):
-            if note.path == index_path or note.path in listed:
-                continue
-            if note.folder == index.folder:
-                line = _list_line(note)
-            else:
-                line = (f"- [[{note.path.removesuffix('.md')}|{note.title}]] — "
-                        f"{note.description or note.title}")
-            yield Hit(index_path, 1, 1, f"index does not list {note.path}",
-                      _append_line_fix(vault, index, line, f"list {note.path} in the index"))
+        missing = [note for note in by_folder.get(index.folder, ())
+                   if note.path != index_path and note.path not in listed]
+        if not missing:
+            continue
+        lines = [entries.line(index, note,
+                              label=None if note.folder == index.folder else note.title)
+                 for note in missing]
+        fixable = [(note, line) for note, line in zip(missing, lines, strict=True) if line]
+        fixes = dict(zip((note.path for note, _ in fixable),
+                         entries.fixes(index, fixable, "the index"), strict=True))
+        for note in missing:
+            yield Hit(index_path, 1, 1, f"index does not list {note.path}", fixes.get(note.path))
 
 
 @rule("KB203", "master-index-missing-topic", family=FAMILY, severity=Severity.WARNING,
@@ -157,13 +282,17 @@ def master_index_missing_topic(ctx: Context) -> Iterator[Hit]:
                   f"no master index at {config.master_index} for {len(topics)} topics")
         return
     listed = _linked_from(vault, master.path)
-    for topic in topics:
-        if topic not in listed:
-            note = vault.notes[topic]
-            line = f"- [[{topic.removesuffix('.md')}|{note.title}]] — " \
-                   f"{note.description or note.title}"
-            yield Hit(master.path, 1, 1, f"master index does not list topic {topic}",
-                      _append_line_fix(vault, master, line, f"list {topic}"))
+    missing = [vault.notes[topic] for topic in topics if topic not in listed]
+    if not missing:
+        return
+    entries = _IndexEntries(ctx)
+    lines = [entries.line(master, note, label=note.title) for note in missing]
+    fixable = [(note, line) for note, line in zip(missing, lines, strict=True) if line]
+    fixes = dict(zip((note.path for note, _ in fixable),
+                     entries.fixes(master, fixable, "the master index"), strict=True))
+    for note in missing:
+        yield Hit(master.path, 1, 1, f"master index does not list topic {note.path}",
+                  fixes.get(note.path))
 
 
 @rule("KB204", "missing-required-section", family=FAMILY, severity=Severity.WARNING)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
-
-#: Rules the engine runs after every other rule, with ``ctx.used_suppressions`` filled.
-AFTER = {"KB901"}
+from kbgen.vault.records import Note
 
 
-@rule("KB901", "unused-suppression", family="suppressions", severity=Severity.WARNING)
-def unused_suppression(ctx: Context) -> Iterator[Hit]:
+@dataclass(frozen=True)
+class SuppressionUse:
+    """What the engine recorded while filtering the findings of every other rule."""
+
+    notes: Mapping[str, Note]
+    #: Codes and names of the rules that ran: only suppressions naming one are judged.
+    ran: frozenset[str]
+    #: (note path, index in its ``suppressions``) of each suppression that hid a finding.
+    used: frozenset[tuple[str, int]]
+
+
+@rule("KB901", "unused-suppression", family="suppressions", severity=Severity.WARNING,
+      final=True)
+def unused_suppression(use: SuppressionUse) -> Iterator[Hit]:
     """A `kbgen-ignore` comment that suppresses nothing.
 
     ## What it does
@@ -32,11 +43,10 @@ def unused_suppression(ctx: Context) -> Iterator[Hit]:
     ## Fix safety
     No fix: delete the comment by hand.
     """
-    for path, note in ctx.vault.notes.items():
+    for path, note in use.notes.items():
         for index, suppression in enumerate(note.suppressions):
-            judged = [c for c in suppression.codes
-                      if c in ctx.selected_codes or c in ctx.selected_names]
-            if judged and (path, index) not in ctx.used_suppressions:
+            judged = any(c in use.ran for c in suppression.codes)
+            if judged and (path, index) not in use.used:
                 yield Hit(path, suppression.line, suppression.column,
                           f"suppression of {', '.join(suppression.codes)} is unused")
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from kbgen.trace.controls import TraceProblem
+from kbgen.trace.controls import TraceProblem, TraceProblemKind
+from kbgen.vault.files import read_note
 from kbgen.vault.metadata import MAX_EXPANDED_NODES, expanded_size
 from kbgen.vault.records import Note
 
@@ -57,13 +59,15 @@ def extract_risks(note: Note | None, path: str) -> RiskRegister:
     table = next((t for t in note.tables
                   if {c.text.strip().casefold() for c in t.header} >= {"id", "risk"}), None)
     if table is None:
-        problems.append(TraceProblem("risk-register", "no table with 'ID' and 'Risk' columns",
-                                     path, note.body_line))
+        problems.append(TraceProblem(TraceProblemKind.RISK_REGISTER,
+                                     "no table with 'ID' and 'Risk' columns", path,
+                                     note.body_line))
         return RiskRegister(path, True, (), tuple(problems))
     columns = {c.text.strip().casefold(): i for i, c in enumerate(table.header)}
     missing = [f for f in RISK_FIELDS if f.casefold() not in columns]
     if missing:
-        problems.append(TraceProblem("risk-register", "register table lacks the column(s) "
+        problems.append(TraceProblem(TraceProblemKind.RISK_REGISTER,
+                                     "register table lacks the column(s) "
                                      + ", ".join(repr(m) for m in missing), path, table.line))
     rows: list[RiskRow] = []
     expected = 1
@@ -71,15 +75,16 @@ def extract_risks(note: Note | None, path: str) -> RiskRegister:
         id_cell = row[columns["id"]]
         match = RISK_ID.fullmatch(id_cell.text.strip().strip("*"))
         if not match:
-            problems.append(TraceProblem("risk-row", f"row id {id_cell.text.strip()!r} is not "
-                                         "of the form RR-01", path, id_cell.line))
+            problems.append(TraceProblem(TraceProblemKind.RISK_ROW,
+                                         f"row id {id_cell.text.strip()!r} is not of the form "
+                                         "RR-01", path, id_cell.line))
             continue
         number = int(match.group(1))
         if number != expected:
             problems.append(TraceProblem(
-                "risk-numbering", f"{match.group(0)} follows RR-{expected - 1:02d}: rows are "
-                f"numbered in order and never removed (expected RR-{expected:02d})", path,
-                id_cell.line))
+                TraceProblemKind.RISK_NUMBERING, f"{match.group(0)} follows "
+                f"RR-{expected - 1:02d}: rows are numbered in order and never removed "
+                f"(expected RR-{expected:02d})", path, id_cell.line))
         expected = number + 1
         fields = tuple((name, row[columns[name.casefold()]].text.strip())
                        for name in RISK_FIELDS if name.casefold() in columns)
@@ -87,8 +92,9 @@ def extract_risks(note: Note | None, path: str) -> RiskRegister:
         superseded = risk_text.startswith("~~")
         for name, text in fields:
             if not text.strip("~ "):
-                problems.append(TraceProblem("risk-row", f"{match.group(0)}: '{name}' is empty",
-                                             path, id_cell.line))
+                problems.append(TraceProblem(TraceProblemKind.RISK_ROW,
+                                             f"{match.group(0)}: '{name}' is empty", path,
+                                             id_cell.line))
         rows.append(RiskRow(match.group(0), number, risk_text.strip("~ "), superseded, fields,
                             tuple(i for cell in row for i in cell.links), path, id_cell.line))
     return RiskRegister(path, True, tuple(rows), tuple(problems))
@@ -113,19 +119,44 @@ class ResolvedSettings:
     problems: tuple[TraceProblem, ...]
 
 
+#: Resolved settings nested deeper than this are refused (PyYAML's composer recurses per
+#: level and would exhaust the stack at a few hundred).
+MAX_SETTINGS_DEPTH = 32
+
+
 def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
-    """Read the resolved-settings YAML (inside the vault only)."""
+    """Read the resolved-settings YAML (inside the vault only, a regular file only).
+
+    Values are plain data afterwards: YAML dates, sets and binary become text, so
+    whatever reads a setting (a rule, a page) sees strings, numbers, booleans, null,
+    lists and string-keyed mappings only.
+    """
     path = vault_root / rel
     shown = f"{rel}"
+
+    def problem(message: str, line: int = 1) -> ResolvedSettings:
+        return ResolvedSettings(shown, True, (), (TraceProblem(
+            TraceProblemKind.SETTINGS_FILE, message, shown, line),))
+
     try:
         if not path.resolve().is_relative_to(vault_root.resolve()):
             raise PermissionError("outside the vault")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ResolvedSettings(shown, False, (), ())
-    except (OSError, UnicodeDecodeError) as exc:
-        return ResolvedSettings(shown, True, (), (TraceProblem(
-            "settings-file", f"cannot read resolved settings: {exc}", shown, 1),))
+        if not path.exists():
+            return ResolvedSettings(shown, False, (), ())
+    except (OSError, RuntimeError) as exc:
+        return problem(f"cannot read resolved settings: {exc}")
+    data_bytes, unreadable = read_note(vault_root, rel)
+    if unreadable is not None or data_bytes is None:
+        return problem(f"cannot read resolved settings: "
+                       f"{unreadable.message if unreadable else 'unreadable'}")
+    try:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return problem(f"cannot read resolved settings: {exc}")
+    deep = _too_deep(text)
+    if deep is not None:
+        return problem(f"nested deeper than {MAX_SETTINGS_DEPTH} levels; refusing to read "
+                       "the resolved settings", deep)
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -137,36 +168,87 @@ def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        return ResolvedSettings(shown, True, (), (TraceProblem(
-            "settings-file", f"invalid YAML: {exc.problem}", shown,
-            (mark.line + 1) if mark else 1),))
+        return problem(f"invalid YAML: {exc.problem}", (mark.line + 1) if mark else 1)
     except yaml.YAMLError as exc:
-        return ResolvedSettings(shown, True, (), (TraceProblem(
-            "settings-file", f"invalid YAML: {exc}", shown, 1),))
+        return problem(f"invalid YAML: {exc}")
+    except RecursionError:  # pragma: no cover - _too_deep refuses such documents first
+        return problem("invalid YAML: nested too deeply")
     rows = data.get("settings") if isinstance(data, dict) else None
     if not isinstance(rows, list):
-        return ResolvedSettings(shown, True, (), (TraceProblem(
-            "settings-file", "expected a mapping with a 'settings' list", shown, 1),))
+        return problem("expected a mapping with a 'settings' list")
     lines = [item.start_mark.line + 1 for item in _settings_nodes(node)]
     settings, problems = [], []
     for index, row in enumerate(rows):
         line = lines[index] if index < len(lines) else 1
         if not isinstance(row, dict):
-            problems.append(TraceProblem("settings-row", "a setting must be a mapping", shown,
-                                         line))
+            problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW,
+                                         "a setting must be a mapping", shown, line))
             continue
         missing = [k for k in ("id", "value", "canonical_path") if k not in row]
         if missing:
-            problems.append(TraceProblem("settings-row", f"setting lacks {', '.join(missing)}",
-                                         shown, line))
+            problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW,
+                                         f"setting lacks {', '.join(missing)}", shown, line))
             continue
-        rejected = tuple((r.get("value"), str(r.get("reason", "")))
+        wrong = [k for k in ("frameworks", "rejected")
+                 if row.get(k) is not None and not isinstance(row[k], list)]
+        if wrong:
+            problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW,
+                                         f"{' and '.join(wrong)} must be a list", shown, line))
+            continue
+        rejected = tuple((_plain(r.get("value")), _text(r.get("reason", "")))
                          for r in row.get("rejected") or () if isinstance(r, dict))
-        settings.append(Setting(str(row["id"]), str(row.get("title", row["id"])), row["value"],
-                                str(row["canonical_path"]),
-                                tuple(str(f) for f in row.get("frameworks") or ()),
+        settings.append(Setting(_text(row["id"]), _text(row.get("title", row["id"])),
+                                _plain(row["value"]), _text(row["canonical_path"]),
+                                tuple(_text(f) for f in row.get("frameworks") or ()),
                                 rejected, line))
     return ResolvedSettings(shown, True, tuple(settings), tuple(problems))
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where the document first nests past :data:`MAX_SETTINGS_DEPTH`, else None.
+
+    Reads the event stream (PyYAML's parser is not recursive); syntax errors are left
+    for the loader to report with its own message.
+    """
+    depth = 0
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_SETTINGS_DEPTH:
+                    return event.start_mark.line + 1
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
+def _text(value: Any) -> str:
+    """A scalar as text: YAML dates as ISO dates, everything else as ``str`` does."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-shaped data: non-JSON scalars (dates, binary) become text, sets
+    sorted lists, mapping keys text. Depth is bounded by :func:`_too_deep`."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {_text(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v) for v in value), key=repr)
+    return _text(value)
 
 
 def _settings_nodes(root: yaml.Node) -> list[yaml.Node]:

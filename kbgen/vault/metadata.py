@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from kbgen.vault.records import Problem
+from kbgen.vault.records import NoteProblemKind, Problem
 
 MAX_EXPANDED_NODES = 10_000
 
@@ -61,7 +61,7 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
             size = expanded_size(node, {})
             if size > MAX_EXPANDED_NODES:
                 return EMPTY, [Problem(
-                    "frontmatter-yaml",
+                    NoteProblemKind.FRONTMATTER_YAML,
                     f"frontmatter expands to {size:,} YAML nodes through aliases "
                     f"(limit {MAX_EXPANDED_NODES:,}); refusing to load it",
                     first_line, 1)]
@@ -71,18 +71,18 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
         line = first_line + (mark.line if mark else 0)
         column = (mark.column + 1) if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
-        return EMPTY, [Problem("frontmatter-yaml", f"invalid YAML in frontmatter: {reason}",
-                               line, column)]
+        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_YAML,
+                               f"invalid YAML in frontmatter: {reason}", line, column)]
     except yaml.YAMLError as exc:
-        return EMPTY, [Problem("frontmatter-yaml", f"invalid YAML in frontmatter: {exc}",
-                               first_line, 1)]
+        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_YAML,
+                               f"invalid YAML in frontmatter: {exc}", first_line, 1)]
     except RecursionError:
-        return EMPTY, [Problem("frontmatter-yaml", "frontmatter YAML is nested too deeply",
-                               first_line, 1)]
+        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_YAML,
+                               "frontmatter YAML is nested too deeply", first_line, 1)]
     if data is None:
         return EMPTY, []
     if not isinstance(data, dict):
-        return EMPTY, [Problem("frontmatter-type",
+        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_TYPE,
                                f"frontmatter must be a mapping, not a {type(data).__name__}",
                                first_line, 1)]
     problems = []
@@ -90,7 +90,7 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
         if key in data and data[key] is not None and not isinstance(data[key], allowed):
             names = " or ".join("list" if t is list else "string" for t in allowed)
             problems.append(Problem(
-                "frontmatter-type",
+                NoteProblemKind.FRONTMATTER_TYPE,
                 f"frontmatter key '{key}' must be a {names}, not {_yaml_type(data[key])}",
                 first_line + _key_line(fm, key), 1))
     return MappingProxyType({str(k): v for k, v in data.items()}), problems

@@ -88,8 +88,9 @@ def unpack(packed: Any) -> Note:
         raise PackError(f"malformed packed note: {exc}") from None
 
 
-def _list(value: Any, length: int | None = None) -> list:
-    if type(value) is not list or (length is not None and len(value) != length):
+def _list(value: Any, length: int | None = None) -> list | tuple:
+    # JSON gives lists; a worker process's packed note still holds the records' tuples.
+    if type(value) not in (list, tuple) or (length is not None and len(value) != length):
         raise PackError("expected a list" + (f" of {length}" if length is not None else ""))
     return value
 

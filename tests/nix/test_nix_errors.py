@@ -21,7 +21,6 @@ def test_missing_value_is_reported_and_the_rest_indexed():
     assert {"services.before.enable", "services.after.enable", "comment.string"} <= paths
     # No invented definition for the broken binding.
     assert "services.broken.enable" not in paths
-    assert [r.path for r in nix.reads] == ["compliance.x.enable"]
     assert [s.text for s in nix.strings] == ["still indexed"]
 
 
@@ -90,5 +89,5 @@ _TOKENS = [
 @given(st.lists(st.sampled_from(_TOKENS), max_size=60))
 def test_token_soup_never_raises(tokens):
     nix = index_nix_source(" ".join(tokens), "soup.nix")
-    for item in (*nix.definitions, *nix.declarations, *nix.reads, *nix.strings, *nix.errors):
+    for item in (*nix.definitions, *nix.declarations, *nix.strings, *nix.errors):
         assert item.pos.line >= 1 and item.pos.column >= 1

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kbgen.errors import KbgenError
 from kbgen.nix import FlakeIndex, index_flake, join_path, split_path
+from tests.conftest import note, write_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -105,19 +107,12 @@ def test_test_only_definitions_can_be_excluded(tmp_path: Path):
     )
 
 
-def test_tests_and_module_resolution(index: FlakeIndex):
+def test_tests_and_file_lookup(index: FlakeIndex):
     (test,) = index.tests
     assert test.name == "ssh-hardening"
-    assert test.modules_imported == ("flake/modules/stig-baseline",)
-    module = index.resolve_module(test.modules_imported[0])
-    assert module is not None and module.path == "flake/modules/stig-baseline/default.nix"
+    assert test.pos.file == "flake/tests/ssh-hardening.nix"
     assert index.file("flake/flake.nix") is not None
-    assert index.resolve_module("flake/nowhere") is None
-
-
-def test_match_declarations_with_wildcards(index: FlakeIndex):
-    found = index.match_declarations("compliance.firewall.zones.dmz.interfaces")
-    assert [d.path for d in found] == ["compliance.firewall.zones.<name>.interfaces"]
+    assert index.file("flake/nowhere.nix") is None
 
 
 def test_symlinks_leaving_the_project_are_not_followed(project: Path, tmp_path: Path):
@@ -150,7 +145,7 @@ def test_unreadable_and_invalid_files_become_errors(project: Path):
 
 def test_permission_denied_is_an_error(project: Path, monkeypatch):
     # Root reads anything, so simulate the failure rather than chmod the file.
-    import kbgen.nix.index as index_module
+    import kbgen.nix.flake as flake_module
 
     real_open = open
 
@@ -160,7 +155,7 @@ def test_permission_denied_is_an_error(project: Path, monkeypatch):
         return real_open(path, *args, **kwargs)
 
     (project / "flake" / "locked.nix").write_text("{ }")
-    monkeypatch.setattr(index_module, "open", guarded_open, raising=False)
+    monkeypatch.setattr(flake_module, "open", guarded_open, raising=False)
     index = index_flake(project / "flake", project)
     (error,) = [e for e in index.errors if e.pos.file == "flake/locked.nix"]
     assert error.message == "cannot read file: Permission denied"
@@ -168,10 +163,101 @@ def test_permission_denied_is_an_error(project: Path, monkeypatch):
 
 
 def test_flake_root_must_be_inside_the_project(tmp_path: Path):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    with pytest.raises(ValueError):
-        index_flake(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "proj").mkdir()
+    with pytest.raises(KbgenError) as caught:
+        index_flake(tmp_path / "other", tmp_path / "proj")
+    assert str(caught.value).startswith(
+        f"[tool.kbgen] flake = '../other' resolves to {tmp_path / 'other'}, "
+        f"outside the project root {tmp_path / 'proj'}"
+    )
+
+
+def test_flake_root_must_be_a_folder(tmp_path: Path):
+    (tmp_path / "flake").write_text("{ }")
+    with pytest.raises(KbgenError, match=r"^\[tool.kbgen\] flake = 'flake': .* is not a folder$"):
+        index_flake(tmp_path / "flake", tmp_path)
+    with pytest.raises(KbgenError, match=r"^\[tool.kbgen\] flake = 'nix': .* does not exist$"):
+        index_flake(tmp_path / "nix", tmp_path)
+
+
+def _unreadable(monkeypatch, folder: Path) -> None:
+    """Make ``os.scandir`` fail on ``folder`` (root reads anything, so chmod would not do)."""
+    real_scandir = os.scandir
+    denied = os.path.realpath(folder)
+
+    def scandir(path=".", *args, **kwargs):
+        if os.fspath(path) == denied:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_unreadable_flake_root_is_an_error(project: Path, monkeypatch):
+    _unreadable(monkeypatch, project / "flake")
+    with pytest.raises(KbgenError) as caught:
+        index_flake(project / "flake", project)
+    assert str(caught.value) == (
+        f"[tool.kbgen] flake = 'flake': cannot read the folder "
+        f"{os.path.realpath(project / 'flake')}: Permission denied"
+    )
+
+
+def test_unreadable_folder_below_the_flake_root_is_passed_over(project: Path, monkeypatch):
+    _unreadable(monkeypatch, project / "flake" / "modules")
+    index = index_flake(project / "flake", project)
+    assert index.file("flake/flake.nix") is not None
+    assert not any(f.path.startswith("flake/modules/") for f in index.files)
+
+
+def _cli_project(tmp_path: Path, flake: str) -> Path:
+    project = write_files(
+        tmp_path / "proj",
+        {
+            "pyproject.toml": f'[tool.kbgen]\nflake = "{flake}"\n',
+            "vault/a.md": note("A", "# A"),
+        },
+    )
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "m.nix").write_text("{ services.other.enable = true; }")
+    return project
+
+
+@pytest.mark.parametrize("command", ["check", "trace"])
+def test_cli_flake_outside_the_project_is_a_configuration_error(
+    tmp_path: Path, kbgen, monkeypatch, command: str
+):
+    monkeypatch.chdir(_cli_project(tmp_path, "../other"))
+    code, _, err = kbgen(command)
+    assert code == 2
+    assert "internal error" not in err
+    assert "[tool.kbgen] flake = '../other'" in err
+    assert "it must be a path relative to the project root that stays inside it" in err
+
+
+def test_cli_flake_symlinked_outside_the_project_is_a_configuration_error(
+    tmp_path: Path, kbgen, monkeypatch
+):
+    project = _cli_project(tmp_path, "nix")
+    os.symlink(tmp_path / "other", project / "nix")
+    monkeypatch.chdir(project)
+    code, _, err = kbgen("check")
+    assert code == 2
+    assert "internal error" not in err
+    assert "[tool.kbgen] flake = 'nix' resolves to" in err and "outside the project" in err
+
+
+def test_cli_unreadable_flake_folder_is_an_error_not_a_crash(tmp_path: Path, kbgen, monkeypatch):
+    project = _cli_project(tmp_path, "nix")
+    (project / "nix").mkdir()
+    _unreadable(monkeypatch, project / "nix")
+    monkeypatch.chdir(project)
+    code, _, err = kbgen("check")
+    assert code == 2
+    assert "internal error" not in err
+    assert "[tool.kbgen] flake = 'nix': cannot read the folder" in err
+    assert "Permission denied" in err
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,282 @@
+"""The generic pass: every node once, for comments, strings, paths and syntax errors.
+
+Each string is recorded with its *context*: the function it is an argument of
+(``writeText``) or, failing that, the attribute or let name it is bound to
+(``apiToken``).  Wrappers that only pass a string through (``mkDefault``,
+``toString``, the branches of ``if``, ``let`` bodies ...) keep the context
+from further out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tree_sitter import Node
+
+from .definitions import CONDITIONAL, ORDERING, PRIORITIES
+from .model import Comment, NixParseError, StringLiteral, StringSegment
+from .source import SourceFile
+from .strings import Chunk, chunks_text, merge_line_chunks, string_chunks
+from .syntax import PATHS, apply_chain, head_name
+
+# Functions that only pass a string through: a string given to them takes its
+# context from further out (``apiToken = mkDefault "x"`` → ``apiToken``).
+_STRING_TRANSPARENT = frozenset(
+    {
+        *PRIORITIES, *ORDERING, *CONDITIONAL, "mkMerge", "mkOverride", "mkOrder",
+        "optional", "optionals", "optionalString", "toString", "mdDoc", "literalMD",
+        "concatStrings", "concatStringsSep", "concatLines", "escapeShellArg",
+        "escapeShellArgs",
+    }
+)  # fmt: skip
+# Expressions whose value is (part of) a child's value: the child keeps the
+# context, through the fields named here (every named child when absent).
+_CONTEXT_FIELDS: dict[str, frozenset[str] | None] = {
+    "parenthesized_expression": None,
+    "list_expression": None,
+    "if_expression": frozenset({"consequence", "alternative"}),
+    "let_expression": frozenset({"body"}),
+    "with_expression": frozenset({"body"}),
+    "assert_expression": frozenset({"body"}),
+}
+# Node kinds the pass has nothing to collect from, at or below them.
+_LEAVES = frozenset(
+    {"identifier", "integer_expression", "float_expression", "ellipses", "variable_expression"}
+)
+
+#: A stack entry: a node, its string context, and whether it is inside an ERROR node.
+_Entry = tuple[Node, "str | None", bool]
+
+
+class GenericPass:
+    """Collects :attr:`comments`, :attr:`strings` and :attr:`errors` of one syntax tree.
+
+    With ``check_errors`` (the tree has errors) anonymous tokens are visited
+    too, since only they can be MISSING nodes.
+    """
+
+    def __init__(self, source: SourceFile, check_errors: bool) -> None:
+        self.source = source
+        self.check_errors = check_errors
+        self.comments: list[Comment] = []
+        self.strings: list[StringLiteral] = []
+        self.errors: list[NixParseError] = []
+        self._stack: list[_Entry] = []
+        self._handlers: dict[str, Callable[[Node, str | None, bool], None]] = {
+            "comment": self._comment,
+            "string_expression": self._string_node,
+            "indented_string_expression": self._string_node,
+            **dict.fromkeys(PATHS, self._path_node),
+            "attrpath": self._attrpath,
+            "binding": self._binding,
+            "apply_expression": self._apply,
+            "formal": self._formal,
+            "binary_expression": self._binary,
+            **dict.fromkeys(_CONTEXT_FIELDS, self._passthrough),
+            "function_expression": self._function,
+        }
+
+    def walk(self, root: Node) -> None:
+        """Visit every node below ``root`` (iteratively: nesting depth does not matter)."""
+        stack = self._stack
+        stack.append((root, None, False))
+        push, pop = stack.append, stack.pop
+        handlers = self._handlers
+        check_errors = self.check_errors
+        while stack:
+            node, context, in_error = pop()
+            kind = node.type
+            if check_errors:
+                if node.is_missing:
+                    self._error(node, f"syntax error: missing {kind}")
+                    continue
+                if kind == "ERROR":
+                    if not in_error:
+                        snippet = self.source.text(node).strip().split("\n", 1)[0][:40]
+                        self._error(node, f"syntax error near {snippet!r}")
+                    in_error = True
+            elif kind in _LEAVES:
+                continue
+            handler = handlers.get(kind)
+            if handler is not None:
+                handler(node, context, in_error)
+            else:
+                for child in node.children if check_errors else node.named_children:
+                    push((child, None, in_error))
+
+    def _error(self, node: Node, message: str) -> None:
+        self.errors.append(NixParseError(self.source.node_pos(node), message, "tree-sitter"))
+
+    def _children(self, node: Node) -> list[Node]:
+        # Anonymous tokens matter only as possible MISSING nodes.
+        return node.children if self.check_errors else node.named_children
+
+    def _is_broken(self, node: Node) -> bool:
+        return self.check_errors and (node.is_missing or node.type == "ERROR")
+
+    # -- node kinds ----------------------------------------------------------
+
+    def _comment(self, node: Node, _context: str | None, _in_error: bool) -> None:
+        self.comments.append(Comment(self.source.text(node), self.source.node_pos(node)))
+
+    def _string_node(self, node: Node, context: str | None, in_error: bool) -> None:
+        self._string(node, context, "string" if node.type == "string_expression" else "indented")
+        push = self._stack.append
+        for child in node.children:
+            if child.type == "interpolation" or self._is_broken(child):
+                push((child, None, in_error))
+
+    def _path_node(self, node: Node, _context: str | None, in_error: bool) -> None:
+        self._path(node, PATHS[node.type])
+        push = self._stack.append
+        for child in node.named_children:
+            if child.type == "interpolation":
+                push((child, None, in_error))
+
+    def _attrpath(self, node: Node, _context: str | None, in_error: bool) -> None:
+        push = self._stack.append
+        for attr in node.named_children:
+            if attr.type == "string_expression":
+                self._string(attr, None, "attr_name")
+                for child in attr.named_children:
+                    if child.type == "interpolation":
+                        push((child, None, in_error))
+            elif attr.type != "identifier":
+                push((attr, None, in_error))
+
+    def _binding(self, node: Node, _context: str | None, in_error: bool) -> None:
+        push = self._stack.append
+        path = node.child_by_field_name("attrpath")
+        value = node.child_by_field_name("expression")
+        if value is not None:
+            push((value, self._binding_name(path), in_error))
+        if path is not None:
+            push((path, None, in_error))
+        if self.check_errors:
+            for child in node.children:
+                if self._is_broken(child):
+                    push((child, None, in_error))
+
+    def _apply(self, node: Node, context: str | None, in_error: bool) -> None:
+        """The argument of ``f x`` has context ``f``, unless ``f`` passes strings through."""
+        function = node.child_by_field_name("function")
+        argument = node.child_by_field_name("argument")
+        name = head_name(apply_chain(node)[0])
+        argument_context = context if name in _STRING_TRANSPARENT else name
+        function_id = function.id if function is not None else -1
+        argument_id = argument.id if argument is not None else -1
+        push = self._stack.append
+        for child in self._children(node):
+            child_id = child.id
+            if child_id == argument_id:
+                push((child, argument_context, in_error))
+            elif child_id == function_id and child.type == "apply_expression":
+                # An inner apply of the same chain shares the argument context.
+                push((child, context, in_error))
+            else:
+                push((child, None, in_error))
+
+    def _formal(self, node: Node, _context: str | None, in_error: bool) -> None:
+        """A default in ``{ name ? "x" }:`` has the argument's name as context."""
+        default = node.child_by_field_name("default")
+        if default is not None:
+            name = node.child_by_field_name("name")
+            context = self.source.text(name) if name is not None else None
+            self._stack.append((default, context, in_error))
+
+    def _binary(self, node: Node, context: str | None, in_error: bool) -> None:
+        """``a + b`` and ``a ++ b`` keep the context; other operators do not."""
+        operator = node.child_by_field_name("operator")
+        keep = operator is not None and operator.type in ("+", "++")
+        child_context = context if keep else None
+        push = self._stack.append
+        for child in self._children(node):
+            push((child, child_context, in_error))
+
+    def _passthrough(self, node: Node, context: str | None, in_error: bool) -> None:
+        push = self._stack.append
+        fields = _CONTEXT_FIELDS[node.type]
+        if fields is None:
+            for child in self._children(node):
+                push((child, context, in_error))
+            return
+        check_errors = self.check_errors
+        for i, child in enumerate(node.children):
+            if child.is_named or check_errors:
+                keep = node.field_name_for_child(i) in fields
+                push((child, context if keep else None, in_error))
+
+    def _function(self, node: Node, context: str | None, in_error: bool) -> None:
+        """A string a function returns keeps the function's context.
+
+        ``concatMapStrings (m: "install ${m} ...")``: the string is in ``concatMapStrings``.
+        """
+        body = node.child_by_field_name("body")
+        body_id = body.id if body is not None else -1
+        push = self._stack.append
+        for child in self._children(node):
+            push((child, context if child.id == body_id else None, in_error))
+
+    # -- records ---------------------------------------------------------------
+
+    def _binding_name(self, attrpath: Node | None) -> str | None:
+        """The name a value is bound to: the last attribute of the binding's path."""
+        if attrpath is None:
+            return None
+        children = attrpath.named_children
+        if not children:
+            return None
+        last = children[-1]
+        if last.type == "identifier":
+            return self.source.text(last)
+        if last.type == "string_expression":
+            ok, value = self.source.literal(last)
+            return value if ok and isinstance(value, str) else None
+        return None
+
+    def _string(self, node: Node, context: str | None, kind: str) -> None:
+        source = self.source
+        if kind != "indented":
+            parts = node.named_children
+            if len(parts) == 1 and parts[0].type == "string_fragment":
+                # The common case, "plain text" on one line: no decoding needed.
+                fragment = parts[0]
+                raw = source.src[fragment.start_byte : fragment.end_byte]
+                if b"\n" not in raw:
+                    text = raw.decode("utf-8", errors="replace")
+                    segments = (StringSegment(text, source.node_pos(fragment), False),)
+                    pos = source.node_pos(node)
+                    self.strings.append(StringLiteral(text, pos, context, kind, segments=segments))
+                    return
+        self._record(node, string_chunks(node, source.src), context, kind)
+
+    def _record(self, node: Node, chunks: list[Chunk], context: str | None, kind: str) -> None:
+        """Append the literal made of ``chunks`` (text and interpolations)."""
+        pos = self.source.pos
+        segments = tuple(
+            StringSegment(c.text, pos(c.start), c.interpolation) for c in merge_line_chunks(chunks)
+        )
+        self.strings.append(
+            StringLiteral(
+                text=chunks_text(chunks),
+                pos=self.source.node_pos(node),
+                context=context,
+                kind=kind,
+                has_interpolation=any(c.interpolation for c in chunks),
+                segments=segments,
+            )
+        )
+
+    def _path(self, node: Node, kind: str) -> None:
+        source = self.source
+        chunks: list[Chunk] = []
+        for child in node.children:
+            if child.type == "interpolation":
+                inner = child.child_by_field_name("expression")
+                text = source.text(inner) if inner is not None else ""
+                chunks.append(Chunk(text, child.start_byte, True))
+            elif child.is_named:
+                chunks.append(Chunk(source.text(child), child.start_byte, False))
+        if not chunks:  # spath/uri are single tokens
+            chunks.append(Chunk(source.text(node), node.start_byte, False))
+        self._record(node, chunks, None, kind)
