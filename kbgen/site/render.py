@@ -219,18 +219,10 @@ def _span_end(line: str, start: int, raw: str) -> int:
 
 
 def _register_anchors(ctx: PageContext, note: Note) -> dict[int, tuple[int, str]]:
+    """Line -> (column, anchor) of each residual-risk row's id cell, on the register."""
     if note.path != ctx.trace.risks.path:
         return {}
-    table = next((t for t in note.tables
-                  if {c.text.strip().casefold() for c in t.header} >= {"id", "risk"}), None)
-    rows = {row.line: row for row in ctx.trace.risks.rows}
-    found = {}
-    if table is not None:
-        for cells in table.rows:
-            cell = cells[0]
-            if cell.line in rows:
-                found[cell.line] = (cell.column, rows[cell.line].anchor)
-    return found
+    return {row.line: (row.column, row.anchor) for row in ctx.trace.risks.rows}
 
 
 def _display(resolved: ResolvedLink) -> str:

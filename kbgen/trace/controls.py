@@ -21,6 +21,7 @@ from enum import StrEnum
 from kbgen.config import Config
 from kbgen.names import slug
 from kbgen.trace.frameworks import FRAMEWORKS
+from kbgen.vault.metadata import key_line
 from kbgen.vault.records import Note, Table, TableCell
 
 LAYERS = ("host", "hybrid", "org")
@@ -171,16 +172,10 @@ def _framework_of(note: Note, problems: list[TraceProblem]) -> str | None:
         known = ", ".join(FRAMEWORKS)
         problems.append(TraceProblem(
             TraceProblemKind.PRD_FRAMEWORK, "frontmatter 'framework' must be a mapping whose "
-            f"id is one of: {known}", note.path, _frontmatter_line(note, "framework")))
+            f"id is one of: {known}", note.path,
+            1 + key_line(note.lines[:note.body_line], "framework")))
         return None
     return framework_id
-
-
-def _frontmatter_line(note: Note, key: str) -> int:
-    for number, text in enumerate(note.lines[:note.body_line], start=1):
-        if text.startswith(f"{key}:"):
-            return number
-    return 1
 
 
 def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...],

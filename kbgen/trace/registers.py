@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from kbgen.names import slug
 from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.vault.files import read_note
 from kbgen.vault.metadata import MAX_EXPANDED_NODES, expanded_size
@@ -37,11 +38,13 @@ class RiskRow:
     #: Indexes into the register note's ``links`` of the links in the row.
     links: tuple[int, ...]
     note: str
+    #: Where the row's id cell is (the site puts the row's anchor there).
     line: int
+    column: int = 1
 
     @property
     def anchor(self) -> str:
-        return self.id.casefold()
+        return slug(self.id)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def extract_risks(note: Note | None, path: str) -> RiskRegister:
                                              f"{match.group(0)}: '{name}' is empty", path,
                                              id_cell.line))
         rows.append(RiskRow(match.group(0), number, risk_text.strip("~ "), superseded, fields,
-                            tuple(i for cell in row for i in cell.links), path, id_cell.line))
+                            tuple(i for cell in row for i in cell.links), path, id_cell.line,
+                            id_cell.column))
     return RiskRegister(path, True, tuple(rows), tuple(problems))
 
 

@@ -12,6 +12,7 @@ Two hazards are handled here rather than downstream:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any
 
@@ -92,7 +93,7 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
             problems.append(Problem(
                 NoteProblemKind.FRONTMATTER_TYPE,
                 f"frontmatter key '{key}' must be a {names}, not {_yaml_type(data[key])}",
-                first_line + _key_line(fm, key), 1))
+                first_line + key_line(fm.split("\n"), key), 1))
     return MappingProxyType({str(k): v for k, v in data.items()}), problems
 
 
@@ -115,9 +116,10 @@ def _yaml_type(value: Any) -> str:
             int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
-def _key_line(fm: str, key: str) -> int:
-    """0-based line of ``key:`` in the frontmatter text (0 when not found)."""
-    for index, line in enumerate(fm.split("\n")):
+def key_line(lines: Iterable[str], key: str) -> int:
+    """0-based index of the line of ``lines`` (frontmatter) that starts ``key:``, 0 when
+    there is none."""
+    for index, line in enumerate(lines):
         if line.startswith(f"{key}:"):
             return index
     return 0
