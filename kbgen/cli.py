@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kbgen import __version__
+from kbgen.config import Config
 from kbgen.errors import KbgenError
 from kbgen.fix import plan_fixes, write_fixes
 from kbgen.output import FORMATS, Report
@@ -62,6 +63,7 @@ def _add_check_commands(commands) -> None:
                     "audit.")
     trace_parser.add_argument("vault", nargs="?", help="vault folder")
     _add_run_options(trace_parser)
+    _add_evidence_option(trace_parser)
     trace_parser.add_argument("--nix-parse", action="store_true",
                               help="also parse every .nix file with nix-instantiate when it "
                                    "is on PATH")
@@ -72,6 +74,10 @@ def _add_check_commands(commands) -> None:
                     "nix-instantiate is on PATH). Exit 0 only when nothing reaches --fail-on.")
     check_parser.add_argument("vault", nargs="?", help="vault folder")
     _add_run_options(check_parser)
+    _add_evidence_option(check_parser)
+    check_parser.add_argument("--require-evidence", action="store_true",
+                              help="fail on every host or hybrid control that is not verified "
+                                   "by a current, passing test result (release branches)")
     check_parser.add_argument("--no-nix-parse", action="store_true",
                               help="do not run nix-instantiate --parse")
 
@@ -90,6 +96,7 @@ def _add_output_commands(commands) -> None:
     export_parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
     export_parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
     export_parser.add_argument("--vault", dest="vault_dir", help="vault folder")
+    _add_evidence_option(export_parser)
 
     build_parser_ = commands.add_parser(
         "build", help="build the site (runs the gate first)",
@@ -103,6 +110,7 @@ def _add_output_commands(commands) -> None:
                                help="write the Markdown tree only (for another renderer)")
     build_parser_.add_argument("--site-dir", help="where to write the site (default: site/)")
     build_parser_.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+    _add_evidence_option(build_parser_)
 
     serve_parser = commands.add_parser(
         "serve", help="serve the site and rebuild when a note or .nix file changes",
@@ -123,6 +131,24 @@ def _add_output_commands(commands) -> None:
                                        description="List every rule, or write the rule "
                                                    "reference as Markdown.")
     rules_parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+
+def _add_evidence_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--evidence", metavar="DIR",
+                        help="folder of test results (default: [tool.kbgen] evidence, else "
+                             "evidence/; a missing folder means no results)")
+
+
+def _with_evidence(config: Config, args: argparse.Namespace) -> Config:
+    """The configuration with ``--evidence`` and ``--require-evidence`` applied."""
+    if getattr(args, "evidence", None):
+        folder = Path(args.evidence).resolve()
+        if folder.exists() and not folder.is_dir():
+            raise KbgenError("--evidence must name a folder", args.evidence)
+        config = config.with_overrides(evidence=str(folder))
+    if getattr(args, "require_evidence", False):
+        config = config.with_overrides(require_evidence=True)
+    return config
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -210,7 +236,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
          cross_check: bool = False) -> int:
-    config = open_config(args.vault, args.config, args.isolated)
+    config = _with_evidence(open_config(args.vault, args.config, args.isolated), args)
 
     def once() -> Run:
         return run(config, commands=commands, select=args.select, ignore=args.ignore,
@@ -243,7 +269,7 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
 def _build(args: argparse.Namespace) -> int:
     from kbgen.site.build import TREE_DIR, build_site
 
-    config = open_config(None, args.config)
+    config = _with_evidence(open_config(None, args.config), args)
     result = build_site(config, strict=args.strict, markdown_only=args.markdown_only,
                         site_dir=args.site_dir, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
     if result.tree is None:
@@ -270,7 +296,7 @@ def _export(args: argparse.Namespace) -> int:
     from kbgen.trace.frameworks import FRAMEWORKS
     from kbgen.trace.graph import build_trace_graph, graph_document
 
-    config = open_config(args.vault_dir, args.config)
+    config = _with_evidence(open_config(args.vault_dir, args.config), args)
     _vault, trace = compile_project(config, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
     if args.what == "graph":
         document = graph_document(build_trace_graph(trace))

@@ -59,6 +59,10 @@ class Config:
     #: Raw HTML written in notes: ``render`` it (as Obsidian does), or ``escape`` it so it
     #: shows as text (for sites that publish notes from people they do not trust).
     note_html: str = "render"
+    #: Folder (project-relative) of supplied test results; missing means none supplied.
+    evidence: str = "evidence"
+    #: Every host or hybrid control must be ``verified`` (``check --require-evidence``).
+    require_evidence: bool = False
 
     # -- traceability (vault-relative unless said otherwise) --
     prd_dir: str = "prd"
@@ -91,6 +95,10 @@ class Config:
     def flake_root(self) -> Path:
         return (self.project_root / self.flake).resolve()
 
+    @property
+    def evidence_root(self) -> Path:
+        return (self.project_root / self.evidence).resolve()
+
     def with_overrides(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
@@ -104,7 +112,7 @@ _FIELDS = {_toml_key(f.name): f for f in dataclasses.fields(Config)
 
 
 #: Keys that name a path below the project root, and below the vault.
-PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module")
+PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module", "evidence")
 VAULT_PATHS = ("master_index", "home", "raw_dir", "topics_root", "prd_dir", "policies_dir",
                "residual_risks", "resolved_settings")
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -269,6 +277,10 @@ def _coerce(key: str, raw: Any, annotation: str, where: str) -> Any:
             return tuple(value)
         raise fail("a string or a list of strings")
 
+    if annotation == "bool":
+        if not isinstance(raw, bool):
+            raise fail("true or false")
+        return raw
     if annotation == "str":
         if not isinstance(raw, str):
             raise fail("a string")

@@ -9,6 +9,7 @@ from pathlib import Path
 from kbgen.build_cache import BuildCache
 from kbgen.config import PROJECT_PATHS, Config, check_resolved_roots, find_pyproject, load_config
 from kbgen.errors import KbgenError
+from kbgen.evidence import NO_EVIDENCE, load_evidence
 from kbgen.nix.flake import index_flake
 from kbgen.nix.model import FlakeIndex
 from kbgen.nix.nixparse import cross_check as nix_cross_check
@@ -93,7 +94,8 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
             paths = [config.project_root / f.path for f in flake_index.files]
             errors = tuple(nix_cross_check(paths, config.project_root))
     settings = read_settings(config.vault_root, config.resolved_settings)
-    trace = TraceModel(config, vault, controls, risks, settings, flake_index, errors)
+    evidence = load_evidence(config) if flake else NO_EVIDENCE
+    trace = TraceModel(config, vault, controls, risks, settings, flake_index, evidence, errors)
     return vault, trace
 
 

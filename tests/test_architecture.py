@@ -28,6 +28,7 @@ STAGES = (
      "kbgen.build_cache"),
     ("kbgen.vault",),
     ("kbgen.nix",),
+    ("kbgen.evidence",),
     ("kbgen.trace",),
     ("kbgen.rules", "kbgen.output", "kbgen.fix"),
     ("kbgen.project",),

@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 import pytest
 
+from kbgen.evidence import Evidence, EvidenceProblem, EvidenceProblemKind
 from kbgen.project import compile_project, open_config
 from kbgen.rules import all_rules
 from kbgen.rules.context import Context, ProjectFiles
@@ -29,7 +30,8 @@ from kbgen.vault.records import NoteProblemKind, Problem
 from tests.conftest import note, write_files
 from tests.test_trace_rules import project
 
-KIND_ENUMS: tuple[type[StrEnum], ...] = (NoteProblemKind, FileProblemKind, TraceProblemKind)
+KIND_ENUMS: tuple[type[StrEnum], ...] = (NoteProblemKind, FileProblemKind, TraceProblemKind,
+                                          EvidenceProblemKind)
 
 
 def _probe(kind: StrEnum) -> str:
@@ -61,7 +63,10 @@ def test_each_rule_reports_exactly_the_kinds_it_declares(tmp_path):
     planted = tuple(TraceProblem(k, _probe(k), path, 1) for k in TraceProblemKind)
     trace = replace(trace, vault=vault, controls=replace(trace.controls, problems=planted),
                     risks=replace(trace.risks, problems=planted),
-                    settings=replace(trace.settings, problems=planted))
+                    settings=replace(trace.settings, problems=planted),
+                    evidence=Evidence("evidence", problems=tuple(
+                        EvidenceProblem(k, _probe(k), "evidence/x.json")
+                        for k in EvidenceProblemKind)))
     ctx = Context(vault, config, ProjectFiles(config.project_root), trace)
 
     reported: dict[str, set[str]] = defaultdict(set)

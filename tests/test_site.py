@@ -67,7 +67,7 @@ def test_transclusion_inlines_the_section(built):
 def test_macros_show_live_values(built):
     page = html(built, "wiki/ops/ssh-access.html")
     assert "gets 3 attempts" in page
-    assert "AC-17</a>, tested)" in page
+    assert "AC-17</a>, test-written)" in page  # no results supplied: never "verified"
 
 
 def test_titles_from_notes_render_as_text(built):
@@ -87,7 +87,7 @@ def test_control_page_links_its_options_tests_and_sources(built):
     assert 'href="../../options/services-openssh-enable.html"' in page
     assert 'href="../../tests/ssh.html"' in page
     assert 'href="../../source/flake/modules/ssh/default.nix.html#__codelineno-0-8"' in page
-    assert "kb-tested" in page
+    assert "kb-test-written" in page
     source = html(built, "kb/source/flake/modules/ssh/default.nix.html")
     assert 'id="__codelineno-0-8"' in source
 

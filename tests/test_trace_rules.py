@@ -10,6 +10,7 @@ findings must equal ``expected.txt``. ``clean`` (the base, plus an optional
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,36 @@ CASES = sorted(p for p in TRACE.iterdir() if p.is_dir() and p.name != "base")
 
 
 def project(tmp_path: Path, *overlays: Path) -> Path:
+    """The base project with the overlays copied over it (an overlay may bring its own
+    pyproject.toml). Evidence naming the revision ``@HEAD@`` gets the project committed
+    to git and the placeholder replaced by that commit, so its results are current."""
     root = tmp_path / "project"
     shutil.copytree(TRACE / "base", root)
     for overlay in overlays:
         if overlay.is_dir():
             shutil.copytree(overlay, root, dirs_exist_ok=True)
-    (root / "pyproject.toml").write_text("[tool.kbgen]\n")
+    if not (root / "pyproject.toml").exists():
+        (root / "pyproject.toml").write_text("[tool.kbgen]\n")
+    placeholders = [p for p in root.glob("evidence/**/*") if p.is_file() and
+                    "@HEAD@" in p.read_text(encoding="utf-8")]
+    if placeholders:
+        head = commit_all(root)
+        for path in placeholders:
+            path.write_text(path.read_text(encoding="utf-8").replace("@HEAD@", head))
     return root
+
+
+def commit_all(root: Path) -> str:
+    """Make ``root`` a git repository with everything committed; the commit id."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=kbgen tests", "-c",
+                               "user.email=tests@kbgen.invalid", *args], cwd=root, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "fixture")
+    return git("rev-parse", "HEAD")
 
 
 def findings(out: str) -> list[str]:

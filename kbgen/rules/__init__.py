@@ -2,6 +2,7 @@
 
 from kbgen.rules import (  # noqa: F401
     controls,
+    evidence,
     files,
     flake,
     links,

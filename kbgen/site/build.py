@@ -146,7 +146,7 @@ def _note_page(ctx: PageContext, note: Note, layout: object, memo: BuildCache | 
 def _generated_pages(ctx: PageContext, layout: object,
                      memo: BuildCache | None) -> dict[str, str]:
     trace = ctx.trace
-    key = (layout, trace.controls.controls, trace.controls.prds, trace.tests,
+    key = (layout, trace.controls.controls, trace.controls.prds, trace.tests, trace.evidence,
            trace.flake.files, trace.settings.settings, trace.risks.rows,
            sorted(trace.mentions.items()), [(p, n.title) for p, n in ctx.vault.notes.items()])
     if memo is not None and memo.generated_pages is not None and \
@@ -155,7 +155,7 @@ def _generated_pages(ctx: PageContext, layout: object,
     generated: dict[str, str] = {}
     for generate in (pages.framework_pages, pages.control_pages, pages.option_pages,
                      pages.test_pages, pages.source_pages, pages.settings_page,
-                     pages.dashboard_page, pages.graph_page):
+                     pages.dashboard_page, pages.status_pages, pages.graph_page):
         generated.update(generate(ctx))
     if memo is not None:
         memo.generated_pages = (key, generated)

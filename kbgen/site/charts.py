@@ -5,16 +5,32 @@ from __future__ import annotations
 import html
 
 from kbgen.trace.exports import Coverage
-from kbgen.trace.model import STATUSES
+from kbgen.trace.status import STATUSES
 
-COLORS = {"tested": "#2e7d32", "policy": "#1565c0", "accepted-risk": "#ef6c00",
-          "untested": "#f9a825", "unmapped": "#c62828"}
+#: The Okabe-Ito palette: eight colours told apart with every common colour-vision
+#: deficiency (the two oranges of before, "untested" and "accepted risk", were not).
+COLORS = {"verified": "#009E73", "failing": "#D55E00", "stale": "#E69F00",
+          "test-written": "#56B4E9", "implemented": "#F0E442", "unmapped": "#CC79A7",
+          "accepted-risk": "#0072B2", "policy": "#999999"}
+LEGEND_COLUMNS, LEGEND_STEP = 4, 170
+
+
+def _legend(top: float, counts: dict[str, int] | None = None) -> list[str]:
+    """The statuses in two rows of four, with their counts when given."""
+    items = []
+    for i, status in enumerate(STATUSES):
+        x = (i % LEGEND_COLUMNS) * LEGEND_STEP
+        y = top + (i // LEGEND_COLUMNS) * 16
+        label = f"{status} ({counts.get(status, 0)})" if counts is not None else status
+        items.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLORS[status]}"/>'
+                     f'<text x="{x + 14}" y="{y + 9}" font-size="11">{label}</text>')
+    return items
 
 
 def status_bar(by_status: dict[str, int], width: int = 640) -> str:
     """One stacked bar of a framework's control statuses, with a legend."""
     total = sum(by_status.values()) or 1
-    x, parts, legend = 0.0, [], []
+    x, parts = 0.0, []
     for status in STATUSES:
         count = by_status.get(status, 0)
         w = width * count / total
@@ -22,18 +38,15 @@ def status_bar(by_status: dict[str, int], width: int = 640) -> str:
             parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" '
                          f'fill="{COLORS[status]}"><title>{status}: {count}</title></rect>')
         x += w
-    for i, status in enumerate(STATUSES):
-        legend.append(f'<rect x="{i * 128}" y="32" width="10" height="10" '
-                      f'fill="{COLORS[status]}"/><text x="{i * 128 + 14}" y="41" '
-                      f'font-size="11">{status} ({by_status.get(status, 0)})</text>')
+    legend = _legend(32, by_status)
     return (f'<svg class="kb-chart" role="img" aria-label="control status" '
-            f'viewBox="0 0 {width} 48" width="100%">' + "".join(parts + legend) + "</svg>")
+            f'viewBox="0 0 {width} 64" width="100%">' + "".join(parts + legend) + "</svg>")
 
 
 def coverage_chart(figures: list[Coverage], width: int = 720) -> str:
     """A horizontal stacked bar per framework."""
     row, label_width = 26, 250
-    height = row * len(figures) + 30
+    height = row * len(figures) + 46
     bars = []
     for i, figure in enumerate(figures):
         y = i * row
@@ -51,11 +64,8 @@ def coverage_chart(figures: list[Coverage], width: int = 720) -> str:
                             f'{status}: {count}</title></rect>')
             x += w
         bars.append(f'<text x="{width - 45}" y="{y + 15}" font-size="12">'
-                    f'{figure.percent_covered:.0f}%</text>')
-    legend_y = row * len(figures) + 12
-    for i, status in enumerate(STATUSES):
-        bars.append(f'<rect x="{i * 128}" y="{legend_y}" width="10" height="10" '
-                    f'fill="{COLORS[status]}"/><text x="{i * 128 + 14}" y="{legend_y + 9}" '
-                    f'font-size="11">{status}</text>')
+                    f'{figure.verified_percent:.0f}%<title>verified share of host and hybrid '
+                    "controls</title></text>")
+    bars += _legend(row * len(figures) + 12)
     return (f'<svg class="kb-chart" role="img" aria-label="coverage by framework" '
             f'viewBox="0 0 {width} {height}" width="100%">' + "".join(bars) + "</svg>")

@@ -40,6 +40,11 @@ def test_page(name: str) -> str:
     return f"{GENERATED}/tests/{slug(name)}.md"
 
 
+def status_page(status: str) -> str:
+    """The list of controls that have ``status``."""
+    return f"{GENERATED}/status/{status}.md"
+
+
 def source_page(path: str) -> str:
     return f"{GENERATED}/source/{path}.md"
 

@@ -121,7 +121,8 @@ def lookup(trace: TraceModel, name: str, argument: str) -> str:
     if name == "coverage":
         for figure in coverage_figures(trace):
             if figure.framework == argument:
-                return f"{figure.percent_covered:.0f}%"
+                return (f"{figure.verified_percent:.0f}% verified ({figure.verified} of "
+                        f"{figure.host_and_hybrid} host and hybrid controls)")
         raise MacroError(f"no framework {argument!r} with a PRD")
     if name == "risk_title":
         row = trace.risk_by_id.get(argument)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from kbgen.config import Config
+from kbgen.evidence import NO_EVIDENCE, Evidence
 from kbgen.nix.model import ComplianceTest, FlakeIndex, NixParseError
 from kbgen.trace.controls import Control, ControlSet
 from kbgen.trace.frameworks import FRAMEWORKS, split_key
 from kbgen.trace.registers import ResolvedSettings, RiskRegister, RiskRow
+from kbgen.trace.status import ControlStatus, host_status
 from kbgen.vault.model import Target, Vault
-
-STATUSES = ("tested", "untested", "unmapped", "accepted-risk", "policy")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class TraceModel:
     risks: RiskRegister
     settings: ResolvedSettings
     flake: FlakeIndex
+    #: Supplied test results (none: every tested control is at most ``test-written``).
+    evidence: Evidence = NO_EVIDENCE
     #: Errors from ``nix-instantiate --parse`` when it was run.
     cross_check: tuple[NixParseError, ...] = ()
 
@@ -100,24 +102,29 @@ class TraceModel:
         return [o.path for o in control.options if self.option_exists(o.path)]
 
     def status(self, control: Control) -> str:
-        """tested, untested, unmapped, accepted-risk or policy (see :data:`STATUSES`)."""
+        """One of :data:`~kbgen.trace.status.STATUSES` (see :mod:`kbgen.trace.status`)."""
+        return self.status_detail(control).status
+
+    def status_detail(self, control: Control) -> ControlStatus:
+        """The status and the test verdicts it rests on; computed once per control."""
         known = self._statuses.get(control.key)
         if known is None:
             known = self._statuses[control.key] = self._status(control)
         return known
 
     @cached_property
-    def _statuses(self) -> dict[str, str]:
+    def _statuses(self) -> dict[str, ControlStatus]:
         return {}
 
-    def _status(self, control: Control) -> str:
+    def _status(self, control: Control) -> ControlStatus:
         if control.layer in ("host", "hybrid"):
             if not self.valid_options(control):
-                return "accepted-risk" if self.risks_of(control) else "unmapped"
-            return "tested" if self.tests_by_control.get(control.key) else "untested"
+                return ControlStatus("accepted-risk" if self.risks_of(control) else "unmapped")
+            tests = tuple(t.name for t in self.tests_by_control.get(control.key, ()))
+            return host_status(control.key, tests, self.evidence)
         if self.risks_of(control):
-            return "accepted-risk"
-        return "policy" if self.policies_of(control) else "unmapped"
+            return ControlStatus("accepted-risk")
+        return ControlStatus("policy" if self.policies_of(control) else "unmapped")
 
     @cached_property
     def mentions(self) -> dict[str, tuple[str, ...]]:

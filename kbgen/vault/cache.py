@@ -35,6 +35,8 @@ class ParseCache:
         self.path = directory / f"notes-{key}.json"
         self._old: dict[str, list] = self._read()
         self._new: dict[str, list] = {}
+        #: Whether this run parsed a note the cache did not hold (or held damaged).
+        self._changed = False
 
     def _read(self) -> dict[str, list]:
         try:
@@ -46,13 +48,14 @@ class ParseCache:
         if not isinstance(data, dict) or data.get("kbgen_parse_cache") != FORMAT or \
                 data.get("version") != __version__ or not isinstance(data.get("notes"), dict):
             return {}
-        return data["notes"]
+        # Entries of the wrong shape are dropped here, so nothing below trips on them.
+        return {rel: entry for rel, entry in data["notes"].items() if _valid_entry(entry)}
 
     def get(self, rel: str, stat: os.stat_result) -> Note | None:
         """The cached note when its entry matches the file's size and time and is well
         formed; None otherwise (the caller parses the file)."""
         entry = self._old.get(rel)
-        if not _valid_entry(entry) or entry[0] != stat.st_size or entry[1] != stat.st_mtime_ns:
+        if entry is None or entry[0] != stat.st_size or entry[1] != stat.st_mtime_ns:
             return None
         try:
             note = unpack(entry[2])
@@ -67,15 +70,15 @@ class ParseCache:
         """Keep ``note`` in the cache written by :meth:`save` (unless already there)."""
         if rel in self._new:
             return
+        self._changed = True
         # A note whose frontmatter holds a value the safe loader does not produce is not
         # cached (pack raises TypeError).
         with contextlib.suppress(TypeError):
             self._new[rel] = [stat.st_size, stat.st_mtime_ns, pack(note)]
 
     def save(self) -> None:
-        if self._new.keys() == self._old.keys() and all(
-                self._new[k][:2] == self._old[k][:2] for k in self._new):
-            return  # nothing changed
+        if not self._changed and self._new.keys() == self._old.keys():
+            return  # every note came from the cache as it is
         document = {"kbgen_parse_cache": FORMAT, "version": __version__, "notes": self._new}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

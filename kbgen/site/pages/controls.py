@@ -1,0 +1,112 @@
+"""One page per control: its requirement, what implements it, what verifies it."""
+
+from __future__ import annotations
+
+from kbgen.site import escape, paths
+from kbgen.site.pages.common import badge, code, link, option_value, result_badge, source_link
+from kbgen.site.render import PageContext, backlinks_section, frontmatter
+from kbgen.trace.controls import Control
+from kbgen.trace.status import MEANING
+
+
+def control_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    pages = {}
+    names = {p.framework: p.name for p in trace.controls.prds}
+    for control in trace.controls.controls:
+        page = paths.control_page(control.key)
+        pages[page] = _control_page(ctx, control, page, names[control.framework])
+    return pages
+
+
+def _control_page(ctx: PageContext, control: Control, page: str, framework_name: str) -> str:
+    trace = ctx.trace
+    status = trace.status(control)
+    lines = [frontmatter(f"{control.id} {control.title}",
+                         f"{framework_name} {control.id}: {control.title}"),
+             f"# {escape.text(control.id)} {escape.text(control.title)}", "",
+             f"{badge(status)} · "
+             f"{link(page, paths.framework_page(control.framework), escape.text(framework_name))}"
+             f" · layer **{escape.text(control.layer)}** · defined in "
+             f"{link(page, ctx.page_of_note(control.note), escape.text(control.note))}", "",
+             "## Requirement", "", escape.text(control.requirement) or "_(none written)_", ""]
+    lines += ["## Implemented by", ""]
+    if control.options:
+        for option in control.options:
+            exists = trace.option_exists(option.path)
+            if not exists:
+                lines.append(f'- <span class="kb-broken">{escape.text(option.path)}</span> '
+                             "(not declared or defined in the flake)")
+                continue
+            where = _option_locations(ctx, option.path, page)
+            lines.append(f"- {link(page, paths.option_page(option.path), code(option.path))}"
+                         f" = {option_value(ctx, option.path, page)}"
+                         + (f" — {where}" if where else ""))
+    else:
+        lines.append("_No Nix option (organisational control)._")
+    lines += ["", "## Verified by", "", _status_sentence(ctx, control), ""]
+    lines += _verdicts(ctx, control, page)
+    policies, risks = trace.policies_of(control), trace.risks_of(control)
+    if policies or risks:
+        lines += ["", "## Policy and residual risk", ""]
+        lines += [f"- {link(page, ctx.page_of_note(p), escape.text(ctx.vault.notes[p].title))}"
+                  for p in policies]
+        for risk in risks:
+            row = trace.risk_by_id.get(risk)
+            title = f"{risk}: {row.title}" if row else risk
+            register = ctx.page_of_note(trace.risks.path)
+            lines.append(f"- {link(page, register, escape.text(title), risk.casefold())}")
+    mentions = [n for n in trace.mentions.get(control.key, ()) if n != control.note]
+    return "\n".join(lines) + "\n" + backlinks_section(ctx, page, mentions)
+
+
+def _option_locations(ctx: PageContext, path: str, page: str) -> str:
+    flake = ctx.trace.flake
+    places = [(d.pos.file, d.pos.line, "declared") for d in flake.declared(path)]
+    places += [(d.pos.file, d.pos.line, "set") for d in flake.defined(path) if d.test is None]
+    shown = []
+    for file, line, verb in sorted(set(places))[:3]:
+        shown.append(f"{verb} in {source_link(page, file, line)}")
+    return ", ".join(shown)
+
+
+def _status_sentence(ctx: PageContext, control: Control) -> str:
+    status = ctx.trace.status(control)
+    sentence = f"Status {badge(status)}: {escape.text(MEANING[status])}."
+    if not ctx.trace.evidence.supplied and ctx.trace.tests_by_control.get(control.key):
+        sentence += " No test results were supplied for this build."
+    return sentence
+
+
+def _verdicts(ctx: PageContext, control: Control, page: str) -> list[str]:
+    """Each test that names the control, with the result its status rests on and the
+    assertions of that result that speak for this control."""
+    trace = ctx.trace
+    tests = {t.name: t for t in trace.tests_by_control.get(control.key, ())}
+    if not tests:
+        return ["_No compliance test names this control._"]
+    lines = []
+    for verdict in trace.status_detail(control).verdicts:
+        test = tests[verdict.test]
+        head = (f"- {link(page, paths.test_page(test.name), escape.text(test.name))} "
+                f"({test.assertions} checks, {source_link(page, test.pos.file, test.pos.line)})")
+        run = verdict.run
+        if run is None:
+            lines.append(head + ": no result supplied")
+            continue
+        when = (run.finished or run.started)
+        lines.append(head + f": {result_badge(verdict.outcome)} "
+                     + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))}, " if when else "")
+                     + f"flake revision {code(run.flake_rev[:12])}"
+                     + ("" if verdict.current else " (stale: the flake changed since)")
+                     + f", from {code(f'{run.path}:{run.line}')}")
+        for assertion in run.assertions:
+            if assertion.controls is None or control.key in _canonical(trace, assertion):
+                tagged = "" if assertion.controls is None else " (tagged with this control)"
+                lines.append(f"    - {result_badge(assertion.result)} "
+                             f"{escape.text(assertion.name)}{tagged}")
+    return lines
+
+
+def _canonical(trace, assertion) -> set[str]:
+    return {c.key for key in assertion.controls or () if (c := trace.canonical_control(key))}

@@ -1,0 +1,131 @@
+"""Pages of the flake: Nix options, compliance tests and source files."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from kbgen.site import escape, paths
+from kbgen.site.pages.common import code, link, result_badge, source_link
+from kbgen.site.render import PageContext, frontmatter
+from kbgen.trace.controls import Control
+from kbgen.trace.status import latest_run
+
+
+def option_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    cited: dict[str, list[Control]] = defaultdict(list)
+    for control in trace.controls.controls:
+        for option in control.options:
+            if trace.option_exists(option.path):
+                cited[option.path].append(control)
+    for setting in trace.settings.settings:
+        cited.setdefault(setting.canonical_path, [])
+    pages = {}
+    for path, controls in sorted(cited.items()):
+        page = paths.option_page(path)
+        flake = trace.flake
+        lines = [frontmatter(path, f"Nix option {path}: where it is declared and set, and the "
+                                   "controls it implements."),
+                 f"# {code(path)}", ""]
+        declared = flake.declared(path)
+        if declared:
+            d = declared[0]
+            default = json.dumps(d.default) if d.default_is_literal else d.default_text or "none"
+            lines += ["| | |", "|---|---|",
+                      f"| Declared | {source_link(page, d.pos.file, d.pos.line)} |",
+                      f"| Type | {code(d.type_text or '?')} |",
+                      f"| Default | {code(default)} |"]
+            if d.description:
+                lines.append(f"| Description | {escape.text(d.description)} |")
+            lines.append("")
+        definitions = [d for d in flake.defined(path) if d.test is None]
+        if definitions:
+            lines += ["## Set in", "", "| Where | Value | Priority |", "|---|---|---|"]
+            for d in definitions:
+                value = json.dumps(d.value) if d.value_is_literal else d.value_text
+                lines.append(f"| {source_link(page, d.pos.file, d.pos.line)} "
+                             f"| {code(value[:120])} | {d.priority or 'normal'} |")
+            lines.append("")
+        lines += ["## Controls", ""]
+        lines += [f"- {link(page, paths.control_page(c.key), escape.text(c.key))} "
+                  f"{escape.text(c.title)}" for c in controls] or ["_No control cites it._"]
+        pinned = [s for s in trace.settings.settings if s.canonical_path == path]
+        if pinned:
+            lines += ["", "## Resolved setting", ""]
+            settings = f"{paths.GENERATED}/settings.md"
+            lines += [f"- {link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
+                      for s in pinned]
+        pages[page] = "\n".join(lines) + "\n"
+    return pages
+
+
+def test_pages(ctx: PageContext) -> dict[str, str]:
+    trace = ctx.trace
+    pages = {}
+    for test in trace.tests:
+        page = paths.test_page(test.name)
+        lines = [frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
+                 f"# Test {code(test.name)}", "",
+                 f"Defined in {source_link(page, test.pos.file, test.pos.line)}"
+                 f" · {test.assertions} assertions · nodes: "
+                 f"{', '.join(escape.text(n) for n in test.node_names) or '?'}", "",
+                 "## Controls it verifies", ""]
+        for key in test.controls:
+            control = trace.canonical_control(key)
+            lines.append(f"- {link(page, paths.control_page(control.key), escape.text(key))} "
+                         f"{escape.text(control.title)}" if control else
+                         f'- <span class="kb-broken">{escape.text(key)}</span> (no such control)')
+        lines += ["", "## Last result", "", *_last_result(ctx, test.name)]
+        lines += ["", "## Options its nodes set", ""]
+        lines += [f"- {_option_link(ctx, page, o)}" for o in test.options_set] or ["_none_"]
+        pages[page] = "\n".join(lines) + "\n"
+    return pages
+
+
+def _option_link(ctx: PageContext, page: str, path: str) -> str:
+    """An option path, linked to its page when the site has one."""
+    if ctx.trace.option_exists(path):
+        return link(page, paths.option_page(path), code(path))
+    return code(path)
+
+
+def _last_result(ctx: PageContext, test: str) -> list[str]:
+    """The result that speaks for the test, with each assertion and its controls."""
+    run, current = latest_run(test, ctx.trace.evidence)
+    if run is None:
+        return ["_No result was supplied for this test in this build._"]
+    when = run.finished or run.started
+    lines = [f"{result_badge(run.result)} "
+             + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))} · " if when else "")
+             + f"flake revision {code(run.flake_rev[:12])}"
+             + (" (current)" if current else " (stale: the flake changed since)")
+             + f" · system {code(run.system or '?')} · from {code(f'{run.path}:{run.line}')}",
+             ""]
+    if run.error:
+        lines += [f"Error: {escape.text(run.error[:500])}", ""]
+    if run.assertions:
+        lines += ["| Assertion | Result | Controls |", "|---|---|---|"]
+        for assertion in run.assertions:
+            controls = "all of the test's" if assertion.controls is None else ", ".join(
+                escape.text(c) for c in assertion.controls)
+            lines.append(f"| {escape.text(assertion.name)} | {result_badge(assertion.result)} "
+                         f"| {controls} |")
+    return lines
+
+
+def source_pages(ctx: PageContext) -> dict[str, str]:
+    """Every Nix file of the flake as a page with numbered, linkable lines."""
+    pages = {}
+    root = ctx.vault.config.project_root
+    for nix_file in ctx.trace.flake.files:
+        page = paths.source_page(nix_file.path)
+        try:
+            text = (root / nix_file.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        pages[page] = (frontmatter(nix_file.path, f"Source of {nix_file.path}.",
+                                   ["search:", "  exclude: true"])
+                       + f"# {code(nix_file.path)}\n\n"
+                       + escape.fenced(text, 'nix linenums="1"'))
+    return pages
