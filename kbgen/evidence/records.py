@@ -27,6 +27,8 @@ class AssertionResult:
 class TestRun:
     """One supplied result of one compliance test."""
 
+    __test__ = False  # not a pytest test class, whatever its name says
+
     test: str
     result: Outcome
     #: The git commit of the flake source the test ran on.

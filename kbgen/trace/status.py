@@ -39,6 +39,8 @@ WITH_RESULTS = ("verified", "failing", "stale")
 class TestVerdict:
     """What one test that names a control says of it."""
 
+    __test__ = False  # not a pytest test class, whatever its name says
+
     test: str
     #: The run that decides: the latest current one, else the latest stale one.
     run: TestRun | None
