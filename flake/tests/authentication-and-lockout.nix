@@ -1,6 +1,7 @@
 # Authentication: three wrong passwords lock the account (even the right password is then
-# refused until an administrator resets it), failed logons are delayed, and new passwords must
-# satisfy the length, character-class and dictionary rules.
+# refused until an administrator resets it), at the console and through sudo alike; failed
+# logons are delayed; new passwords must satisfy the length, character-class and dictionary
+# rules. sshd takes keys only, so it has no password stack to lock (see ssh-and-remote-access).
 { pkgs, complianceLib, ... }:
 complianceLib.mkComplianceTest {
   name = "authentication-and-lockout";
@@ -73,7 +74,12 @@ complianceLib.mkComplianceTest {
 
       machine.wait_for_unit("multi-user.target")
 
-      with subtest("PAM and login.defs carry the lockout and delay settings"):
+      with subtest("PAM and login.defs carry the lockout and delay settings",
+                   controls=["nist-800-53/AC-7", "nist-800-53/IA-5(1)", "nist-800-53/IA-6",
+                             "disa-stig/V-268081", "disa-stig/V-268130", "disa-stig/V-268132",
+                             "disa-stig/V-268133", "disa-stig/V-268171", "disa-stig/V-268181",
+                             "pci-dss/8.3.4", "pci-dss/8.3.9", "hipaa/§164.308(a)(5)(ii)(D)",
+                             "hitrust/01.p", "hitrust/01.r"]):
           line = machine.succeed("grep -F pam_faillock.so /etc/pam.d/login | grep -F preauth")
           for arg in ["deny=${toString canon.lockout.denyCount}",
                       "fail_interval=${toString canon.lockout.failIntervalSec}",
@@ -87,10 +93,31 @@ complianceLib.mkComplianceTest {
           machine.succeed("grep -E '^ENCRYPT_METHOD\\s+${canon.password.hashMethod}$' /etc/login.defs")
           machine.succeed("grep -E '^UMASK\\s+077$' /etc/login.defs")
 
-      with subtest("the correct password is accepted before any failure"):
+      with subtest("console, su and sudo count failures in the auth phase; sshd checks no password",
+                   controls=["nist-800-53/AC-7", "disa-stig/V-268081", "pci-dss/8.3.4",
+                             "hipaa/§164.308(a)(5)(ii)(C)", "hitrust/01.p"]):
+          for svc in ["login", "su", "sudo"]:
+              stack = machine.succeed(f"cat /etc/pam.d/{svc}").splitlines()
+              auth = [l.split() for l in stack if l.startswith("auth") and "pam_faillock.so" in l]
+              assert any("preauth" in l for l in auth), f"{svc}: no auth-phase pam_faillock preauth"
+              assert any("authfail" in l for l in auth), f"{svc}: no auth-phase pam_faillock authfail"
+          # sshd takes keys only: no password module in its auth phase and no faillock rule, so
+          # a key logon cannot clear a lock set here (ssh-and-remote-access checks the keys).
+          machine.wait_for_unit("sshd.service")
+          effective = machine.succeed("${nodes.machine.services.openssh.package}/bin/sshd -T").splitlines()
+          assert "passwordauthentication no" in effective, effective
+          assert "kbdinteractiveauthentication no" in effective, effective
+          sshd_pam = machine.succeed("cat /etc/pam.d/sshd")
+          assert "pam_faillock.so" not in sshd_pam, sshd_pam
+          assert not re.search(r"^auth\s.*pam_unix\.so", sshd_pam, re.M), sshd_pam
+
+      with subtest("the correct password is accepted before any failure",
+                   controls=["nist-800-53/IA-2", "hitrust/01.d"]):
           machine.succeed(login(password))
 
-      with subtest("consecutive failures lock the account"):
+      with subtest("consecutive failures lock the account",
+                   controls=["nist-800-53/AC-7", "disa-stig/V-268081", "pci-dss/8.3.4",
+                             "pci-dss/10.2.1.4", "hipaa/§164.308(a)(5)(ii)(C)", "hitrust/01.p"]):
           for _ in range(deny):
               machine.fail(login("Wrong-" + secrets.token_hex(6)))
           records = machine.succeed("faillock --user opsadmin")
@@ -98,16 +125,34 @@ complianceLib.mkComplianceTest {
           assert len(failures) >= deny, records
           machine.fail(login(password))
 
-      with subtest("only an administrator unlocks it"):
+      with subtest("only an administrator unlocks it",
+                   controls=["nist-800-53/AC-7", "disa-stig/V-268081", "pci-dss/8.3.4",
+                             "hipaa/§164.308(a)(5)(ii)(C)", "hitrust/01.p"]):
           machine.succeed("faillock --user opsadmin --reset")
           machine.succeed(login(password))
 
-      with subtest("sudo asks for the password every time"):
+      with subtest("failures through sudo's stack lock the account too",
+                   controls=["nist-800-53/AC-7", "disa-stig/V-268081", "pci-dss/8.3.4",
+                             "hipaa/§164.308(a)(5)(ii)(C)", "hitrust/01.p"]):
+          for _ in range(deny):
+              machine.fail(f"printf '%s\\n' {shlex.quote('Wrong-' + secrets.token_hex(6))} | pamtester sudo opsadmin authenticate")
+          machine.fail(login(password))
+          machine.succeed("faillock --user opsadmin --reset")
+          machine.succeed(login(password))
+
+      with subtest("sudo asks for the password every time",
+                   controls=["nist-800-53/IA-6", "nist-800-53/IA-11", "disa-stig/V-268155",
+                             "disa-stig/V-268156"]):
           machine.succeed("grep -Fx 'Defaults timestamp_timeout=${toString canon.session.sudoTimestampTimeoutMin}' /etc/sudoers")
           machine.fail("su opsadmin -c 'sudo -n true'")
           machine.succeed("grep -Fx 'Defaults !visiblepw' /etc/sudoers")
 
-      with subtest("password quality rules reject weak passwords"):
+      with subtest("password quality rules reject weak passwords",
+                   controls=["nist-800-53/IA-5(1)", "disa-stig/V-268126", "disa-stig/V-268127",
+                             "disa-stig/V-268128", "disa-stig/V-268129", "disa-stig/V-268134",
+                             "disa-stig/V-268145", "disa-stig/V-268169", "disa-stig/V-268170",
+                             "pci-dss/8.3.6", "pci-dss/8.3.7", "hipaa/§164.308(a)(5)(ii)(D)",
+                             "hitrust/01.r"]):
           conf = machine.succeed("cat /etc/security/pwquality.conf").splitlines()
           for setting in ["minlen=${toString canon.password.minLength}",
                           "minclass=${toString canon.password.minClasses}",

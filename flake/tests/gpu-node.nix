@@ -12,7 +12,7 @@
 #   - the driver is told the same owner, group and mode (NVreg_DeviceFile*), and the udev rule
 #     that fixes nodes after upstream's mknod is installed;
 #   - only the units listed in compliance.gpuNode.units get DeviceAllow for the NVIDIA
-#     character devices and the GPU group;
+#     character device groups (by their current /proc/devices names) and the GPU group;
 #   - W^X stays on for every unit except the one with a recorded exception: a probe that maps
 #     writable+executable memory is refused in the normal GPU unit and allowed only in the
 #     excepted unit, and an exception past its review date is reported.
@@ -124,6 +124,10 @@ complianceLib.mkComplianceTest {
             assert prop(unit, "DevicePolicy") == "closed", unit
             allow = prop(unit, "DeviceAllow")
             assert "char-nvidia-uvm rw" in allow and "char-nvidiactl rw" in allow, allow
+            # Since the 550 series /proc/devices names major 195 "nvidia" and "nvidiactl";
+            # the old "nvidia-frontend" group matches nothing and is not listed.
+            assert "char-nvidia rw" in allow and "char-nvidia-caps rw" in allow, allow
+            assert "nvidia-frontend" not in allow, allow
             assert "gpu" in prop(unit, "SupplementaryGroups").split(), unit
         assert "nvidia" not in prop("not-gpu", "DeviceAllow")
         assert "gpu" not in prop("not-gpu", "SupplementaryGroups").split()

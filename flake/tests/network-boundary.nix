@@ -99,6 +99,12 @@ complianceLib.mkComplianceTest {
       server_vlan2 = server.succeed("ip -4 -o addr show dev eth2 | awk '{print $4}' | cut -d/ -f1").strip()
       outsider_ip = outsider.succeed("ip -4 -o addr show dev eth1 | awk '{print $4}' | cut -d/ -f1").strip()
 
+      with subtest("the firewall is NixOS's nftables firewall with a default-drop input policy"):
+          # V-268078's check procedure is written for the iptables firewall; on this host the
+          # equivalent evidence is the nftables service and the nixos-fw input chain.
+          server.succeed("systemctl is-active nftables.service")
+          server.succeed("nft list chain inet nixos-fw input | grep -F 'policy drop'")
+
       with subtest("LAN hosts reach the allowed ports"):
           client.wait_until_succeeds("nc -4 -z -w 3 server 22")
           client.succeed("curl -4 --fail --silent --max-time 5 -o /dev/null http://server:443/")

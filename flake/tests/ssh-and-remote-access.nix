@@ -1,6 +1,8 @@
 # Remote access: the effective sshd configuration is the hardened one, only FIPS-approved
 # algorithms are negotiated, root cannot log in even with a valid key, the banner is shown
-# before authentication, and sshd listens on the LAN address only.
+# before authentication, sshd listens on the LAN address only, and it offers public-key
+# authentication only (its PAM stack checks no password, so failed-password lockout does not
+# apply to SSH; it is tested for the console, su and sudo in authentication-and-lockout).
 { pkgs, complianceLib, ... }:
 let
   inherit (pkgs) lib;
@@ -115,6 +117,7 @@ complianceLib.mkComplianceTest {
     in
     ''
       import json
+      import re
 
       SSH = "ssh -4 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10"
       server_ip = "${nodes.server.networking.primaryIPAddress}"
@@ -129,12 +132,15 @@ complianceLib.mkComplianceTest {
               assert line in effective, f"sshd -T does not report {line!r}"
           assert any(l.startswith("banner /nix/store/") for l in effective), "no logon banner"
 
-      with subtest("sshd listens on the LAN address only"):
+      with subtest("sshd listens on the LAN address only",
+                   controls=["nist-800-53/AC-17(3)", "hipaa/§164.312(e)(1)"]):
           listening = server.succeed("ss -Htln 'sport = :22'")
           assert f"{server_ip}:22" in listening, listening
           assert "0.0.0.0:22" not in listening and "[::]:22" not in listening, listening
 
-      with subtest("an administrator logs in with a key and sees the banner first"):
+      with subtest("an administrator logs in with a key and sees the banner first",
+                   controls=["nist-800-53/AC-8", "nist-800-53/IA-2", "nist-800-53/IA-5(2)",
+                             "disa-stig/V-268083", "hitrust/01.p"]):
           client.succeed("install -d -m 0700 /root/.ssh")
           client.succeed("ssh-keygen -q -t ed25519 -N ''' -f /root/.ssh/id_ed25519")
           pub = client.succeed("cat /root/.ssh/id_ed25519.pub").strip()
@@ -146,21 +152,42 @@ complianceLib.mkComplianceTest {
           assert "restricted information system" in out, out
           assert "opsadmin" in out, out
 
-      with subtest("algorithms outside the approved lists are refused"):
+      with subtest("algorithms outside the approved lists are refused",
+                   controls=["nist-800-53/AC-17(2)", "nist-800-53/SC-8(1)", "nist-800-53/SC-13",
+                             "nist-800-53/IA-7", "nist-800-53/SC-8", "nist-800-53/SC-23",
+                             "disa-stig/V-268089", "disa-stig/V-268157", "pci-dss/2.2.7",
+                             "hipaa/§164.312(e)(2)(ii)", "hipaa/§164.312(e)(2)(i)",
+                             "hitrust/10.f"]):
           client.fail(f"{SSH} -c chacha20-poly1305@openssh.com opsadmin@server true")
           client.fail(f"{SSH} -m hmac-sha1 opsadmin@server true")
           client.fail(f"{SSH} -o KexAlgorithms=curve25519-sha256 opsadmin@server true")
 
-      with subtest("root cannot log in, even with an authorized key"):
+      with subtest("root cannot log in, even with an authorized key",
+                   controls=["nist-800-53/AC-6(2)", "nist-800-53/AC-17(4)", "disa-stig/V-268137",
+                             "hipaa/§164.312(d)"]):
           server.succeed("install -d -m 0700 /root/.ssh")
           server.succeed(f"echo '{pub}' > /root/.ssh/authorized_keys")
           client.fail(f"{SSH} root@server true")
 
-      with subtest("the console banner is the same notice"):
+      with subtest("the console banner is the same notice",
+                   controls=["nist-800-53/AC-8", "disa-stig/V-268082", "hitrust/01.p"]):
           server.succeed("grep -F 'restricted information system' /etc/issue")
-          server.succeed("grep -F 'pam_faillock.so' /etc/pam.d/sshd")
 
-      with subtest("both banners carry the host's classification marking"):
+      with subtest("sshd offers public keys only, so there is no password to guess or lock",
+                   controls=["nist-800-53/AC-17", "nist-800-53/IA-2", "nist-800-53/IA-2(8)",
+                             "nist-800-53/IA-5(2)", "disa-stig/V-268176", "pci-dss/8.3.1",
+                             "pci-dss/8.4.2", "hipaa/§164.312(d)"]):
+          # The server lists the methods that may continue after the "none" probe.
+          status, out = client.execute(f"{SSH} -o PreferredAuthentications=none opsadmin@server true 2>&1")
+          assert status != 0 and "Permission denied (publickey)" in out, out
+          # No password check runs in sshd's PAM stack, and so no faillock rule either: the
+          # lockout lives in the console, su and sudo stacks (authentication-and-lockout).
+          sshd_pam = server.succeed("cat /etc/pam.d/sshd")
+          assert not re.search(r"^auth\s.*pam_unix\.so", sshd_pam, re.M), sshd_pam
+          assert "pam_faillock.so" not in sshd_pam, sshd_pam
+
+      with subtest("both banners carry the host's classification marking",
+                   controls=["nist-800-53/AC-8", "nist-800-53/RA-2", "hitrust/07.e"]):
           marking = "Highest data classification processed on this system: ${lib.toUpper nodes.server.compliance.meta.dataClassification.highestProcessed}"
           assert marking in out, out
           server.succeed(f"grep -F '{marking}' /etc/issue")

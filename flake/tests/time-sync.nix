@@ -52,22 +52,29 @@ complianceLib.mkComplianceTest {
       ntpserver.wait_for_unit("chronyd.service")
       machine.wait_for_unit("chronyd.service")
 
-      with subtest("the clock is synchronised to the LAN time server"):
+      with subtest("the clock is synchronised to the LAN time server",
+                   controls=["nist-800-53/AU-8", "disa-stig/V-268149", "disa-stig/V-268151",
+                             "pci-dss/10.6.1", "hipaa/§164.312(b)", "hitrust/09.af"]):
           machine.wait_until_succeeds(f"chronyc -n sources | grep -E '^\\^\\* +{server_ip} '", timeout=300)
           machine.succeed("chronyc -n tracking | grep -E '^Leap status +: Normal'")
 
-      with subtest("no other time source is configured"):
+      with subtest("no other time source is configured",
+                   controls=["nist-800-53/AU-8", "disa-stig/V-268149", "pci-dss/10.6.2",
+                             "hitrust/09.af"]):
           sources = [l for l in machine.succeed("chronyc -n sources").splitlines() if l.startswith("^")]
           assert len(sources) == 1, sources
           assert server_ip in sources[0], sources
 
-      with subtest("the server is polled at least once a minute"):
+      with subtest("the server is polled at least once a minute",
+                   controls=["nist-800-53/AU-8", "disa-stig/V-268150", "pci-dss/10.6.2",
+                             "hitrust/09.af"]):
           fields = sources[0].split()
           poll = int(fields[3])
           assert poll <= max_poll, f"poll interval 2^{poll} s exceeds 2^{max_poll} s"
           assert 2 ** poll <= ${toString nodes.machine.compliance.canonical.timeSync.maxPollSec}
 
-      with subtest("chrony serves no time and accepts no remote commands"):
+      with subtest("chrony serves no time and accepts no remote commands",
+                   controls=["pci-dss/10.6.3", "hitrust/09.af"]):
           machine.fail("ss -Hlun | grep -E ':(123|323)\\s'")
     '';
 }

@@ -56,6 +56,11 @@ in
 
     secrets.enable = true;
 
+    # No service accounts are declared here: Ollama runs as the upstream unit's DynamicUser,
+    # the audit proxy has its own account from ai-services, Nginx the one of the NixOS nginx
+    # module that ai-services enables, and each agent gets its own `agent-<name>` account
+    # with a fixed UID from agent-sandbox. (Shared `ai-inference` and `ai-agent` accounts
+    # were declared here before; nothing ran as them.)
     accounts = {
       enable = true;
       admins.opsadmin = {
@@ -63,30 +68,16 @@ in
         description = "Platform administrator";
         sshPublicKeys = opsadminKeys;
       };
-      serviceAccounts = {
-        ai-inference = {
-          uid = 990;
-          description = "Local GPU inference service";
-          extraGroups = [
-            "video"
-            "render"
-          ];
-        };
-        ai-agent = {
-          uid = 991;
-          description = "Sandboxed AI agents";
-        };
-      };
     };
 
     auditAndAide.enable = true;
 
-    lanOnlyNetwork = {
-      enable = true;
-      # Agents reach the inference API on this host (through loopback) and nothing else.
-      # agent-sandbox adds the UID of every declared agent to this list.
-      egress.restrictedUsers = [ "ai-agent" ];
-    };
+    # agent-sandbox adds the UID of every declared agent to egress.restrictedUsers. An agent
+    # may then reach only its own allow-list, by default the TLS inference gateway on this
+    # host's LAN address with its own client certificate; 127.0.0.1, where Ollama listens, is
+    # outside its IPAddressAllow, and the ai-services nftables rule admits only the audit
+    # proxy's UID to the Ollama port.
+    lanOnlyNetwork.enable = true;
 
     # GPU: NVIDIA production driver (open kernel module), CUDA driver libraries, persistence
     # daemon, /dev/nvidia* restricted to the gpu group. No W^X exception is declared: none

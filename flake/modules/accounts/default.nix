@@ -73,7 +73,7 @@ let
       extraGroups = mkOption {
         type = types.listOf types.str;
         default = [ ];
-        description = "Supplementary groups (for example `video` and `render` for GPU access).";
+        description = "Supplementary groups of the service account. GPU access is not granted this way: /dev/nvidia* belongs to the gpu-node device group, which only the units in compliance.gpuNode.units receive.";
       };
     };
   };

@@ -330,6 +330,13 @@ in
       disk_error_action = "HALT";
     };
 
+    # Audit log directory mode 0700 (STIG V-268113). The upstream auditd unit creates
+    # /var/log/audit through `LogsDirectory = "audit"` without a mode, so systemd makes it
+    # 0755. systemd applies the LogsDirectory mode every time the unit starts, also to a
+    # directory that already exists, so a tmpfiles rule or an activation-script chmod would
+    # be undone at the next start of auditd; setting the unit's own mode is what sticks.
+    systemd.services.auditd.serviceConfig.LogsDirectoryMode = "0700";
+
     security.audit = {
       enable = if cfg.immutableRules then "lock" else true;
       failureMode = "printk";
@@ -354,6 +361,10 @@ in
     '';
 
     # ---- journald -----------------------------------------------------------------------
+    # `services.journald.extraConfig` is the option on the pinned nixos-26.05. nixpkgs
+    # master (the future 26.11) removes it in favour of `services.journald.settings.Journal`
+    # and fails evaluation on any definition of it; the migration is planned in the vault note
+    # "Option renames across NixOS releases".
     services.journald.extraConfig = ''
       Compress=yes
       Seal=yes

@@ -129,7 +129,7 @@ in
       journaldSystemMaxUse = mkOption {
         type = types.str;
         default = "8G";
-        description = "journald SystemMaxUse: disk budget of the persistent journal, sized so one year of logs fits (NIST AU-4).";
+        description = "journald SystemMaxUse: disk budget of the persistent journal (NIST AU-4). Spread over the one-year journaldMaxRetention, 8 GiB is 8192 MiB / 365 days = about 22 MiB of stored (compressed) journal per day; the host's daily journal volume has not been measured, so whether a whole year fits is not known. When the budget is full journald deletes the oldest files first, so this is an upper bound and the twelve months rest on the log backups.";
       };
       auditMaxLogFileMB = mkOption {
         type = types.ints.positive;
@@ -149,7 +149,7 @@ in
       auditAdminSpaceLeft = mkOption {
         type = types.strMatching "[0-9]+%";
         default = "10%";
-        description = "auditd admin_space_left: last-chance threshold at 10 % free (STIG V-268104, V-268102).";
+        description = "auditd admin_space_left: last-chance threshold at 10 % free (STIG V-268104). audit-and-aide sets admin_space_left_action = SYSLOG, which logs the event but notifies nobody, so STIG V-268102 (notify the SA and ISSO at 90 % usage) stays an open finding; this value only places its threshold.";
       };
       auditDiskFullAction = mkOption {
         type = types.enum [

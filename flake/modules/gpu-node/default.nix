@@ -38,13 +38,25 @@ let
 
   gid = toString cfg.deviceGroupGid;
 
-  # Character device names as the kernel registers them in /proc/devices (systemd's
-  # DeviceAllow "char-<name>" form). The same list as the upstream Ollama unit.
+  # Character device groups as the driver registers them in /proc/devices (systemd's
+  # DeviceAllow "char-<name>" form). systemd resolves each name to its major number and
+  # allows every minor of it, so one entry covers every node of that major:
+  #   char-nvidia, char-nvidiactl  major 195: /dev/nvidia0..N, /dev/nvidia-modeset and
+  #                                /dev/nvidiactl. Since the 550 series the driver registers
+  #                                major 195 under these two names; older drivers used the one
+  #                                name "nvidia-frontend", which no longer appears, so that
+  #                                entry (still in the upstream Ollama unit, where it now matches
+  #                                nothing) is not used here. Either name allows the whole major;
+  #                                both are listed so neither depends on the other.
+  #   char-nvidia-uvm              /dev/nvidia-uvm and /dev/nvidia-uvm-tools (CUDA memory).
+  #   char-nvidia-caps             /dev/nvidia-caps/nvidia-cap* (MIG capabilities).
+  # Not allowed: nvidia-caps-imex-channels (multi-node IMEX), which a single-GPU host does
+  # not use.
   nvidiaCharDevices = [
+    "char-nvidia"
     "char-nvidiactl"
-    "char-nvidia-caps"
-    "char-nvidia-frontend"
     "char-nvidia-uvm"
+    "char-nvidia-caps"
   ];
 
   # Enforce group ownership and mode of every NVIDIA device node; exit non-zero if any node

@@ -155,11 +155,20 @@ in
         type = types.listOf types.str;
         default = [
           "login"
-          "sshd"
           "su"
           "sudo"
         ];
-        description = "PAM services that count failed logons with pam_faillock and lock the account.";
+        description = ''
+          PAM services that count failed password logons with pam_faillock and lock the account
+          (STIG V-268081). sshd is not listed: it accepts public keys only, so nixpkgs builds its
+          PAM service without password authentication (unixAuth follows PasswordAuthentication
+          and KbdInteractiveAuthentication), the auth-phase faillock rules are never added to it
+          and there is no password to guess over SSH. Listed anyway, sshd would get only the
+          account-phase rule, which never refuses a logon and clears the failure record on every
+          successful key logon, undoing a lock set at the console or by sudo before an
+          administrator has reset it. An assertion requires sshd here as soon as password or
+          keyboard-interactive logon is turned on.
+        '';
       };
       passwordServices = mkOption {
         type = types.listOf types.str;
@@ -263,6 +272,15 @@ in
     environment.etc."issue.net".text = bannerText;
 
     # ---- PAM: lockout, delay, password quality and reuse ---------------------------------
+    # If sshd ever accepts passwords, its stack must count failures like the others.
+    assertions = [
+      {
+        assertion =
+          !(pamServices ? sshd && pamServices.sshd.unixAuth) || lib.elem "sshd" cfg.pam.lockoutServices;
+        message = "compliance.stigBaseline.pam.lockoutServices must include sshd when sshd accepts passwords or keyboard-interactive logons.";
+      }
+    ];
+
     security.pam.services = lib.mkMerge [
       (lib.genAttrs cfg.pam.lockoutServices lockoutRules)
       (lib.genAttrs cfg.pam.passwordServices passwordRules)
