@@ -28,7 +28,11 @@
 
       sopsModule = sops-nix.nixosModules.sops;
 
-      mkLib = pkgs: import ./lib { inherit pkgs sopsModule; };
+      # The git revision of the flake source, recorded in every test's evidence. A flake
+      # evaluated from an unclean tree has only dirtyRev ("<rev>-dirty"), one outside git none.
+      flakeRev = self.rev or self.dirtyRev or "unknown";
+
+      mkLib = pkgs: import ./lib { inherit pkgs sopsModule flakeRev; };
       complianceLib = mkLib pkgs;
 
       # Modules that declare or read sops secrets carry the sops-nix module with them.
@@ -54,6 +58,10 @@
         "agent-sandbox"
         "ai-services"
       ];
+
+      tests = lib.genAttrs testNames (
+        name: import (./tests + "/${name}.nix") { inherit pkgs complianceLib; }
+      );
     in
     {
       nixosModules = {
@@ -92,9 +100,24 @@
         ];
       };
 
-      checks.${system} = lib.genAttrs testNames (
-        name: import (./tests + "/${name}.nix") { inherit pkgs complianceLib; }
-      );
+      # Each check fails when its test failed; its evidence (the test run, which always
+      # succeeds and writes evidence.json) is the check's `evidence` attribute.
+      checks.${system} = tests;
+
+      # Evidence for kbgen (flake/README.md, "Evidence"): `evidence-<test>` is one test run
+      # with its `evidence.json`; `evidence` is a folder with one `<test>.json` per test.
+      packages.${system} =
+        lib.mapAttrs' (name: test: lib.nameValuePair "evidence-${name}" test.evidence) tests
+        // {
+          evidence = pkgs.runCommand "compliance-evidence" { } (
+            ''
+              mkdir -p "$out"
+            ''
+            + lib.concatMapStrings (name: ''
+              cp ${tests.${name}.evidence}/evidence.json "$out/${name}.json"
+            '') testNames
+          );
+        };
 
       # nixfmt-rfc-style: the RFC 166 formatter, which nixpkgs now ships as `nixfmt`
       # (`nixfmt-rfc-style` became a deprecated alias and was removed in 2026).
