@@ -112,8 +112,10 @@ def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Find
     seen_inserts: set[tuple[int, str]] = set()
     taken: list[tuple[int, int, int]] = []
     # Bottom-up, right-to-left, so earlier positions stay valid.
-    for finding, edit in sorted(items, key=lambda fe: (fe[1].line, fe[1].start_column),
-                                reverse=True):
+    # Insertions at one place are applied last first, so they read in the order given.
+    ordered = sorted(enumerate(items), key=lambda ife: (ife[1][1].line, ife[1][1].start_column,
+                                                        ife[0]), reverse=True)
+    for finding, edit in (item for _, item in ordered):
         insert = edit.start_column == edit.end_column
         if insert and (edit.line, edit.text) in seen_inserts:
             applied.append(finding)  # the same line is being added twice: once is enough

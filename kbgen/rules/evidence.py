@@ -75,8 +75,7 @@ def conflicting_evidence(ctx: Context) -> Iterator[Hit]:
 @rule("TR803", "evidence-names-unknown", family=FAMILY, severity=Severity.ERROR,
       command="trace")
 def evidence_names_unknown(ctx: Context) -> Iterator[Hit]:
-    """A result for a test that does not exist, or an assertion tagged with a control its
-    test does not name.
+    """A result for a test that does not exist, or an assertion tagged with a stray control.
 
     ## What it does
     Every result must name a compliance test of the flake (`mkComplianceTest`'s

@@ -83,6 +83,7 @@ def parse_note(path: str, data: bytes) -> Note:
         problems.append(Problem(NoteProblemKind.TOO_DEEP,
                                 f"lists or quotes nested deeper than {MAX_NESTING} levels; "
                                 "the rest of this line is not parsed", line + 1, 1))
+    problems.extend(_renderer_depth_problems(lines, fm_lines, collector.html))
     collector.frontmatter_links(front, lines[:fm_lines])
     problems.extend(collector.problems)
 
@@ -101,6 +102,43 @@ def parse_note(path: str, data: bytes) -> Note:
         html=tuple(collector.html), problems=tuple(problems),
         lines=tuple(lines), newline=newline, digest=digest,
     )
+
+
+#: What the site's renderer (Python-Markdown) recurses on besides lists and quotes, and
+#: how much of each kbgen lets through: far below where it runs out of stack (about 1,000
+#: nested emphasis markers, 330 nested admonitions or ``<div markdown>`` blocks).
+MAX_EMPHASIS_MARKS = 256
+MAX_INDENT = 4 * MAX_NESTING
+MAX_HTML_DEPTH = 64
+_DIV = re.compile(r"<(/?)div\b", re.IGNORECASE)
+
+
+def _renderer_depth_problems(lines: list[str], first: int, html: list[RawHtml]
+                             ) -> list[Problem]:
+    """Structures nested deeper than the renderer follows: an error each, since a page
+    that crashes the renderer would fail the whole site build."""
+    problems = []
+    for number, line in enumerate(lines[first:], start=first + 1):
+        marks = line.count("*") + line.count("_")
+        if marks > MAX_EMPHASIS_MARKS:
+            problems.append(Problem(NoteProblemKind.TOO_DEEP, f"{marks} emphasis markers on "
+                                    f"one line (at most {MAX_EMPHASIS_MARKS}): the renderer "
+                                    "nests them and fails", number, 1))
+        indent = len(line) - len(line.lstrip(" \t"))
+        if indent > MAX_INDENT and line.strip():
+            problems.append(Problem(NoteProblemKind.TOO_DEEP, f"indented {indent} columns (at "
+                                    f"most {MAX_INDENT}): blocks nested this deep make the "
+                                    "renderer fail", number, 1))
+    depth = 0
+    for raw in html:
+        for match in _DIV.finditer(raw.raw):
+            depth += -1 if match.group(1) else 1
+            if depth > MAX_HTML_DEPTH:
+                problems.append(Problem(NoteProblemKind.TOO_DEEP, f"<div> blocks nested more "
+                                        f"than {MAX_HTML_DEPTH} deep: the renderer fails",
+                                        raw.line, raw.column))
+                return problems
+    return problems
 
 
 def _stem(path: str) -> str:
