@@ -275,8 +275,10 @@ def generate_trace(
     registers.mkdir(parents=True, exist_ok=True)
     (registers / "residual-risks.md").write_text(
         "# Residual risks\n\n| ID | Risk | Source | Why infrastructure cannot fully mitigate | "
-        "What would change the answer | Acceptance / mitigation |\n|---|---|---|---|---|---|\n"
-        f"| RR-01 | Example | [[nist-800-53/{ids[0]}]] | x | y | z |\n",
+        "What would change the answer | Acceptance / mitigation | Owner | Accepted on | "
+        "Review due | Likelihood | Impact |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        f"| RR-01 | Example | [[nist-800-53/{ids[0]}]] | x | y | z | Security lead | "
+        "2026-01-15 | 2099-01-15 | low | low |\n",
         encoding="utf-8",
     )
     (registers / "resolved-settings.yaml").write_text("settings: []\n", encoding="utf-8")

@@ -54,7 +54,8 @@ class DeclarationReader:
         node, scope = self.reader.peel(node, state.scope)
         if node is None:
             return
-        state = state.with_scope(scope)
+        if scope is not state.scope:
+            state = state.with_scope(scope)
         if node.type == "apply_expression":
             name, args = call_name(node)
             kind = DECLARATION_KINDS.get(name or "")

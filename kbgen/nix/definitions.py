@@ -53,7 +53,8 @@ class DefinitionReader:
         node, scope = self.reader.peel(node, state.scope, follow_variables=False)
         if node is None:
             return
-        state = state.with_scope(scope)
+        if scope is not state.scope:
+            state = state.with_scope(scope)
         kind = node.type
         if kind == "variable_expression":
             handled = self._variable(node, state)

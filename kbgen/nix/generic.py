@@ -62,26 +62,13 @@ class GenericPass:
         self.strings: list[StringLiteral] = []
         self.errors: list[NixParseError] = []
         self._stack: list[_Entry] = []
-        self._handlers: dict[str, Callable[[Node, str | None, bool], None]] = {
-            "comment": self._comment,
-            "string_expression": self._string_node,
-            "indented_string_expression": self._string_node,
-            **dict.fromkeys(PATHS, self._path_node),
-            "attrpath": self._attrpath,
-            "binding": self._binding,
-            "apply_expression": self._apply,
-            "formal": self._formal,
-            "binary_expression": self._binary,
-            **dict.fromkeys(_CONTEXT_FIELDS, self._passthrough),
-            "function_expression": self._function,
-        }
 
     def walk(self, root: Node) -> None:
         """Visit every node below ``root`` (iteratively: nesting depth does not matter)."""
         stack = self._stack
         stack.append((root, None, False))
         push, pop = stack.append, stack.pop
-        handlers = self._handlers
+        handlers = _HANDLERS
         check_errors = self.check_errors
         while stack:
             node, context, in_error = pop()
@@ -99,7 +86,7 @@ class GenericPass:
                 continue
             handler = handlers.get(kind)
             if handler is not None:
-                handler(node, context, in_error)
+                handler(self, node, context, in_error)
             else:
                 for child in node.children if check_errors else node.named_children:
                     push((child, None, in_error))
@@ -280,3 +267,19 @@ class GenericPass:
         if not chunks:  # spath/uri are single tokens
             chunks.append(Chunk(source.text(node), node.start_byte, False))
         self._record(node, chunks, None, kind)
+
+
+# What the walk does at each node kind; any other kind just visits its children.
+_HANDLERS: dict[str, Callable[[GenericPass, Node, str | None, bool], None]] = {
+    "comment": GenericPass._comment,
+    "string_expression": GenericPass._string_node,
+    "indented_string_expression": GenericPass._string_node,
+    **dict.fromkeys(PATHS, GenericPass._path_node),
+    "attrpath": GenericPass._attrpath,
+    "binding": GenericPass._binding,
+    "apply_expression": GenericPass._apply,
+    "formal": GenericPass._formal,
+    "binary_expression": GenericPass._binary,
+    **dict.fromkeys(_CONTEXT_FIELDS, GenericPass._passthrough),
+    "function_expression": GenericPass._function,
+}

@@ -46,10 +46,6 @@ _MODULE_BOOKKEEPING = frozenset({"_file", "key", "_class", "disabledModules", "f
 _IMPORT_KEYS = frozenset({"imports", "require"})
 _MODULE_ARGUMENTS = frozenset({"config", "options", "modulesPath"})
 _SYSTEM_CALLS = frozenset({"nixosSystem", "evalModules", "darwinSystem"})
-# Explicit-form module attributes: where each one's value goes, and how many
-# leading segments of the attribute path (``options``, ``config``) are dropped.
-_EXPLICIT_ATTRIBUTES = {"options": ("declarations", 1), "config": ("definitions", 1),
-                        "meta": ("definitions", 0)}  # fmt: skip
 _PEEL_LIMIT = 64  # layers of let/with/parentheses looked through
 _HEADER_LIMIT = 16  # function headers looked through
 
@@ -101,9 +97,9 @@ class ModuleReader:
         self, node: Node | None, scope: Scope, follow_variables: bool = True
     ) -> tuple[Node | None, Scope]:
         """Strip parentheses, let, with and assert (and optionally variables)."""
-        for _ in range(_PEEL_LIMIT):
-            if node is None:
-                break
+        layers = 0
+        while node is not None and layers < _PEEL_LIMIT:
+            layers += 1
             kind = node.type
             if kind == "parenthesized_expression":
                 node = node.child_by_field_name("expression")
@@ -187,18 +183,14 @@ class ModuleReader:
             return
         if head in _MODULE_BOOKKEEPING:
             return
-        if not explicit:
-            self.definitions.read(value, state.at(state.prefix + tuple(segments), binding))
-            return
-        target = _EXPLICIT_ATTRIBUTES.get(head)
-        if target is None:
-            return  # NixOS would reject it; nothing to record
-        reader, dropped = target
-        at = state.at(state.prefix + tuple(segments[dropped:]), binding)
-        if reader == "declarations":
-            self.declarations.read(value, at)
-        else:
-            self.definitions.read(value, at)
+        path, below_head = state.prefix + tuple(segments), state.prefix + tuple(segments[1:])
+        if not explicit or head == "meta":
+            self.definitions.read(value, state.at(path, binding))
+        elif head == "options":
+            self.declarations.read(value, state.at(below_head, binding))
+        elif head == "config":
+            self.definitions.read(value, state.at(below_head, binding))
+        # Anything else in an explicit module is an evaluation error in NixOS: ignored.
 
     def imports(self, node: Node | None, state: WalkState) -> None:
         """Read an ``imports`` (or ``modules``) list: ``[ ... ] ++ optionals c [ ... ]``.

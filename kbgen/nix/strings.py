@@ -131,7 +131,8 @@ def _min_indent(pieces: list[tuple[str, object, int]]) -> int:
     return best
 
 
-def _indented_chunks(pieces: list[tuple[str, object, int]]) -> list[Chunk]:
+def _skip_first_line(pieces: list[tuple[str, object, int]]) -> list[tuple[str, object, int]]:
+    """The opening ``''`` swallows spaces up to and including the first newline."""
     if pieces and pieces[0][0] == "lit":
         raw = pieces[0][1]
         assert isinstance(raw, bytes)
@@ -139,63 +140,86 @@ def _indented_chunks(pieces: list[tuple[str, object, int]]) -> list[Chunk]:
         if head.startswith(b"\n"):
             cut = len(raw) - len(head) + 1
             rest = raw[cut:]
-            pieces = ([("lit", rest, pieces[0][2] + cut)] if rest else []) + pieces[1:]
-    indent = _min_indent(pieces)
-    chunks: list[Chunk] = []
-    at_start = True
-    dropped = 0
-    last_piece = len(pieces) - 1
-    for idx, (kind, payload, start) in enumerate(pieces):
-        if kind == "interp":
-            assert isinstance(payload, str)
-            at_start, dropped = False, 0
-            chunks.append(Chunk(payload, start, True))
-            continue
-        if kind == "esc":
-            # Nix runs escapes through the same trimming loop as text.
-            assert isinstance(payload, str)
-            out = []
-            for ch in payload:
-                if at_start:
-                    if ch == " ":
-                        if dropped >= indent:
-                            out.append(ch)
-                        dropped += 1
-                        continue
-                    if ch == "\n":
-                        dropped = 0
-                    else:
-                        at_start, dropped = False, 0
+            return ([("lit", rest, pieces[0][2] + cut)] if rest else []) + pieces[1:]
+    return pieces
+
+
+class _Dedent:
+    """Nix's ``stripIndentation``, applied to the pieces of a string in order."""
+
+    __slots__ = ("at_start", "dropped", "indent")
+
+    def __init__(self, indent: int) -> None:
+        self.indent = indent
+        self.at_start = True  # at the start of a line, still in its indentation
+        self.dropped = 0  # spaces of the current line's indentation seen so far
+
+    def interpolation(self) -> None:
+        self.at_start, self.dropped = False, 0
+
+    def escape(self, text: str) -> str:
+        """An escape's text; Nix runs escapes through the same trimming loop as text."""
+        out = []
+        for ch in text:
+            if not self.at_start:
+                out.append(ch)
+                if ch == "\n":
+                    self.at_start = True
+            elif ch == " ":
+                if self.dropped >= self.indent:
                     out.append(ch)
+                self.dropped += 1
+            else:
+                if ch == "\n":
+                    self.dropped = 0
                 else:
-                    out.append(ch)
-                    if ch == "\n":
-                        at_start = True
-            if out:
-                chunks.append(Chunk("".join(out), start, False))
-            continue
-        assert isinstance(payload, bytes)
-        lines = payload.split(b"\n")
+                    self.at_start, self.dropped = False, 0
+                out.append(ch)
+        return "".join(out)
+
+    def text(self, raw: bytes, start: int, final: bool) -> list[Chunk]:
+        """A literal piece, one chunk per source line, indentation removed."""
+        lines = raw.split(b"\n")
         last = len(lines) - 1
-        off = 0
-        piece_chunks: list[Chunk] = []
+        offset = 0
+        chunks: list[Chunk] = []
         for i, line in enumerate(lines):
             if i:
-                at_start, dropped = True, 0
+                self.at_start, self.dropped = True, 0
             drop = 0
-            if at_start:
+            if self.at_start:
                 spaces = len(line) - len(line.lstrip(b" "))
-                drop = min(spaces, max(0, indent - dropped))
-                dropped += spaces
+                drop = min(spaces, max(0, self.indent - self.dropped))
+                self.dropped += spaces
                 if spaces < len(line):
-                    at_start, dropped = False, 0
+                    self.at_start, self.dropped = False, 0
             text = _decode(line[drop:]) + ("\n" if i < last else "")
-            piece_chunks.append(Chunk(text, start + off + drop, False, i < last))
-            off += len(line) + 1
-        if idx == last_piece and last > 0 and not piece_chunks[-1].text.strip(" "):
+            chunks.append(Chunk(text, start + offset + drop, False, i < last))
+            offset += len(line) + 1
+        if final and last > 0 and not chunks[-1].text.strip(" "):
             # Nix drops a trailing spaces-only line of the final text piece.
-            piece_chunks.pop()
-        chunks.extend(c for c in piece_chunks if c.text)
+            chunks.pop()
+        return [c for c in chunks if c.text]
+
+
+def _indented_chunks(pieces: list[tuple[str, object, int]]) -> list[Chunk]:
+    pieces = _skip_first_line(pieces)
+    dedent = _Dedent(_min_indent(pieces))
+    chunks: list[Chunk] = []
+    last_piece = len(pieces) - 1
+    for index, (kind, payload, start) in enumerate(pieces):
+        if kind == "interp":
+            assert isinstance(payload, str)
+            dedent.interpolation()
+            chunks.append(Chunk(payload, start, True))
+        elif kind == "esc":
+            assert isinstance(payload, str)
+            text = dedent.escape(payload)
+            if text:
+                chunks.append(Chunk(text, start, False))
+        else:
+            assert isinstance(payload, bytes)
+            chunks.extend(dedent.text(payload, start, index == last_piece))
     return chunks
 
 

@@ -22,8 +22,8 @@ PATHS = {
     "uri_expression": "uri",
 }
 STRINGS = frozenset({"string_expression", "indented_string_expression"})
-#: Kinds of the entries of a set or ``let``: ``a = v;``, ``inherit a;``, ``inherit (s) a;``.
-BINDING_KINDS = frozenset({"binding", "inherit", "inherit_from"})
+# Kinds of the entries of a set or ``let``: ``a = v;``, ``inherit a;``, ``inherit (s) a;``.
+_BINDING_KINDS = ("binding", "inherit", "inherit_from")
 
 _local = threading.local()
 
@@ -91,9 +91,10 @@ def bindings(node: Node) -> list[Node]:
     """Binding nodes of an attribute set or let (an ERROR node's too, to salvage broken files)."""
     found: list[Node] = []
     for child in node.children:
-        if child.type == "binding_set":
-            found.extend(c for c in child.children if c.type in BINDING_KINDS)
-        elif child.type in BINDING_KINDS:
+        kind = child.type
+        if kind == "binding_set":
+            found.extend(c for c in child.children if c.type in _BINDING_KINDS)
+        elif kind in _BINDING_KINDS:
             found.append(child)
     return found
 
