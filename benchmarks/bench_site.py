@@ -9,8 +9,14 @@ a matching synthetic flake. Three runs, side by side:
   included) and render with mkdocs-material;
 * plain ``mkdocs build`` with mkdocs-material and mkdocs-roamlinks-plugin on the same
   vault (what people use without kbgen; it renders only the notes);
+* ``kbgen build --renderer zensical`` (``--zensical``): the same compiled tree
+  rendered by Zensical instead;
 * ``kbgen serve``: the time from saving one changed note to the rebuilt page being
   served (``--dirty`` rendering, parse cache warm).
+
+Each build row gives its wall time, peak memory, page count, total size of the site and
+the median HTML page (``page_weight.py``). The machine has 2 cores: one run of each, and
+the load average is printed so that a figure taken on a busy machine can be told apart.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_audit import KBGEN, measure
 from generate import Spec, generate, generate_trace
+from page_weight import weigh
 
 REPO = Path(__file__).parent.parent
 
@@ -102,6 +109,13 @@ def serve_rebuild(folder: Path) -> float:
         server.wait(timeout=30)
 
 
+def site_size(site: Path) -> str:
+    """``total MB | median page KB | HTML pages`` of a rendered site."""
+    total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    weight = weigh(site)
+    return f"{total / 1e6:,.0f} | {weight.median_bytes / 1000:.1f} | {weight.pages:,}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notes", type=int, default=2000)
@@ -109,30 +123,44 @@ def main() -> None:
     parser.add_argument("--work", type=Path,
                         default=Path(tempfile.gettempdir()) / "kbgen-bench-site")
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument("--zensical", action="store_true",
+                        help="also render the compiled tree with Zensical")
     args = parser.parse_args()
     folder = project(args.work / f"site-{args.notes}-{args.controls}", args.notes, args.controls)
     env_cache = folder / ".kbgen"
     shutil.rmtree(env_cache, ignore_errors=True)
     os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+    print(f"Site build: {args.notes:,} notes and {args.controls:,} controls; load average "
+          f"before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print("| build | wall s | peak MiB | total MB | median page KB | HTML pages |\n"
+          "|---|---:|---:|---:|---:|---:|", flush=True)
     kbgen = measure([*KBGEN, "build", "--site-dir", "site"], folder)
     if kbgen.returncode != 0:
         print(kbgen.stdout[-3000:], kbgen.stderr[-3000:])
         raise SystemExit("kbgen build failed")
-    pages = sum(1 for _ in (folder / "site").rglob("*.html"))
-    print(f"Site build: {args.notes:,} notes and {args.controls:,} controls\n")
-    print("| build | wall s | peak MiB | HTML pages |\n|---|---:|---:|---:|")
     print(f"| kbgen build (gate + compile + mkdocs-material) | {kbgen.seconds:.1f} | "
-          f"{kbgen.peak_mib:.0f} | {pages:,} |", flush=True)
+          f"{kbgen.peak_mib:.0f} | {site_size(folder / 'site')} |", flush=True)
+    if args.zensical:
+        zensical = measure([*KBGEN, "build", "--renderer", "zensical", "--site-dir",
+                            "site-zensical"], folder)
+        if zensical.returncode != 0:
+            print(zensical.stdout[-3000:], zensical.stderr[-3000:])
+            raise SystemExit("kbgen build --renderer zensical failed")
+        print(f"| kbgen build --renderer zensical (gate + compile + Zensical) | "
+              f"{zensical.seconds:.1f} | {zensical.peak_mib:.0f} | "
+              f"{site_size(folder / 'site-zensical')} |", flush=True)
     if not args.skip_plain:
         plain = measure([sys.executable, "-m", "mkdocs", "build", "-f", "mkdocs-plain.yml"],
                         folder)
-        plain_pages = sum(1 for _ in (folder / "site-plain").rglob("*.html"))
         print(f"| plain mkdocs-material + roamlinks | {plain.seconds:.1f} | "
-              f"{plain.peak_mib:.0f} | {plain_pages:,} |")
+              f"{plain.peak_mib:.0f} | {site_size(folder / 'site-plain')} |")
         print(f"\nkbgen / plain wall time: {kbgen.seconds / plain.seconds:.2f}")
-    rebuild = serve_rebuild(folder)
-    print(f"\nkbgen serve (mkdocs serve --dirty with the plugin): one note changed -> page "
-          f"updated in {rebuild:.1f} s")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if not args.skip_serve:
+        rebuild = serve_rebuild(folder)
+        print(f"\nkbgen serve (mkdocs serve --dirty with the plugin): one note changed -> page "
+              f"updated in {rebuild:.1f} s")
 
 
 if __name__ == "__main__":

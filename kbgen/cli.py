@@ -86,10 +86,14 @@ def _add_check_commands(commands) -> None:
 def _add_output_commands(commands) -> None:
     """export, build, serve, rule and rules: what the model is turned into."""
     export_parser = commands.add_parser(
-        "export", help="export the traceability matrix or graph",
-        description="Write the traceability matrix (per framework, with coverage figures) or "
-                    "the whole graph as JSON.")
-    export_parser.add_argument("what", choices=("matrix", "graph"))
+        "export", help="export the traceability matrix, the graph or OSCAL",
+        description="Write the traceability matrix (per framework, with coverage figures), "
+                    "the whole graph as JSON, or an OSCAL document (oscal "
+                    "component-definition | assessment-results; see docs/oscal.md).")
+    export_parser.add_argument("what", choices=("matrix", "graph", "oscal"))
+    export_parser.add_argument("model", nargs="?",
+                               choices=("component-definition", "assessment-results"),
+                               help="the OSCAL model to write (oscal only)")
     export_parser.add_argument("--framework", help="one framework id (matrix only)")
     export_parser.add_argument("--format", choices=("csv", "json", "md"), default="md",
                                help="matrix format (default: md); the graph is always JSON")
@@ -109,6 +113,9 @@ def _add_output_commands(commands) -> None:
     build_parser_.add_argument("--markdown-only", action="store_true",
                                help="write the Markdown tree only (for another renderer)")
     build_parser_.add_argument("--site-dir", help="where to write the site (default: site/)")
+    build_parser_.add_argument("--renderer", choices=("mkdocs", "zensical"), default="mkdocs",
+                               help="what renders the compiled tree (default: mkdocs, i.e. "
+                                    "mkdocs-material; zensical needs kbgen[zensical])")
     build_parser_.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
     _add_evidence_option(build_parser_)
 
@@ -271,7 +278,8 @@ def _build(args: argparse.Namespace) -> int:
 
     config = _with_evidence(open_config(None, args.config), args)
     result = build_site(config, strict=args.strict, markdown_only=args.markdown_only,
-                        site_dir=args.site_dir, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
+                        site_dir=args.site_dir, cache=os.environ.get("KBGEN_NO_CACHE") != "1",
+                        renderer=args.renderer)
     if result.tree is None:
         report = Report("check", tuple(result.blocking), tuple(result.checked.rules),
                         _source_line(result.checked))
@@ -296,9 +304,18 @@ def _export(args: argparse.Namespace) -> int:
     from kbgen.trace.frameworks import FRAMEWORKS
     from kbgen.trace.graph import build_trace_graph, graph_document
 
+    if (args.what == "oscal") != (args.model is not None):
+        raise KbgenError("export oscal needs a model (component-definition or "
+                         "assessment-results); matrix and graph take none")
     config = _with_evidence(open_config(args.vault_dir, args.config), args)
     _vault, trace = compile_project(config, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
-    if args.what == "graph":
+    if args.what == "oscal":
+        from kbgen.oscal import assessment_results, component_definition
+
+        write = component_definition if args.model == "component-definition" \
+            else assessment_results
+        text = json.dumps(write(trace), indent=2, ensure_ascii=False) + "\n"
+    elif args.what == "graph":
         document = graph_document(build_trace_graph(trace))
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:

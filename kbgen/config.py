@@ -63,6 +63,9 @@ class Config:
     evidence: str = "evidence"
     #: Every host or hybrid control must be ``verified`` (``check --require-evidence``).
     require_evidence: bool = False
+    #: Base URL of the project's files in a repository browser (e.g.
+    #: ``https://github.com/org/repo/blob/main``): notes link to their source. None: no links.
+    repo_url: str = ""
 
     # -- traceability (vault-relative unless said otherwise) --
     prd_dir: str = "prd"

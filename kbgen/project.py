@@ -88,7 +88,7 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
                        prefix_nouns=dict.fromkeys(FRAMEWORKS, "control"))
     flake_index = FlakeIndex(files=())
     errors: tuple = ()
-    if flake and config.flake_root.is_dir():
+    if flake and config.flake_root.exists():
         flake_index = index_flake(config.flake_root, config.project_root)
         if cross_check and nix_instantiate_available():
             paths = [config.project_root / f.path for f in flake_index.files]

@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-source scripts/bootstrap.sh "site,test,bench"
+source scripts/bootstrap.sh "site,test,bench,oscal,zensical"
 
 # Debian packages the tests need: Nix's own parser and the browser the site tests drive
 # (root only; elsewhere the tests that need them skip locally and fail in CI).

@@ -30,6 +30,7 @@ STAGES = (
     ("kbgen.nix",),
     ("kbgen.evidence",),
     ("kbgen.trace",),
+    ("kbgen.oscal",),
     ("kbgen.rules", "kbgen.output", "kbgen.fix"),
     ("kbgen.project",),
     ("kbgen.site",),

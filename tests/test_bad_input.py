@@ -8,7 +8,7 @@ import time
 import pytest
 
 from kbgen.vault import files as vault_files
-from tests.conftest import note, write_files
+from tests.helpers import note, write_files
 
 
 def findings(out: str) -> list[str]:

@@ -19,8 +19,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import need
+from tests.helpers import need
 from tests.site_project import REPO, make_site_project
+
+#: Every test here builds a site (and drives a browser): `pytest -m "not slow"` skips them.
+pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"

@@ -60,7 +60,7 @@ def test_the_knowledge_base_has_its_promised_shape(bundled):
 
 def test_every_flake_file_parses_with_tree_sitter_and_with_nix(bundled):
     from kbgen.nix.nixparse import cross_check, nix_instantiate_available
-    from tests.conftest import need
+    from tests.helpers import need
 
     flake = bundled.trace.flake
     assert len(flake.files) >= 20

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from kbgen.vault import compile as compile_module
-from tests.conftest import write_files
+from tests.helpers import write_files
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from kbgen.config import config_from_table
 from kbgen.errors import ConfigError
-from tests.conftest import note, write_files
+from tests.helpers import note, write_files
 
 BROKEN = {"vault/wiki/t/a.md": note("A", "[[missing]]\n\n## Key Takeaways"),
           "vault/wiki/t/_index.md": note("T", "- [[a]] — a"),

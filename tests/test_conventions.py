@@ -44,3 +44,17 @@ def test_documented_columns_are_recognised_by_default():
     columns = {note.code_spans[row[0].code_spans[0]].text for row in table.rows}
     defaults = {alias for aliases in Config().columns.values() for alias in aliases}
     assert columns <= defaults
+
+
+def test_register_columns_in_the_guide_are_the_schema():
+    from kbgen.trace.registers import RISK_FIELDS, RISK_SCALE
+
+    note = guide()
+    text = GUIDE.read_text(encoding="utf-8")
+    listed = text.split("holds one table with the columns", 1)[1].split("\n", 2)[1]
+    assert [c.strip() for c in listed.rstrip(".").strip("`").split("|")] == ["ID", *RISK_FIELDS]
+    table = next(t for t in note.tables if t.header[0].text == "Field")
+    documented = [note.code_spans[row[0].code_spans[0]].text for row in table.rows]
+    assert documented == list(RISK_FIELDS[5:])
+    scale = {note.code_spans[i].text for row in table.rows for i in row[1].code_spans}
+    assert set(RISK_SCALE) <= scale

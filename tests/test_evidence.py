@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from kbgen.evidence import NO_EVIDENCE, Evidence, Outcome, TestRun
 from kbgen.project import compile_project, open_config
 from kbgen.trace.status import host_status
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from tests.test_trace_rules import commit_all, project
 
 EVIDENCE = FIXTURES / "evidence"

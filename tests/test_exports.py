@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from tests.test_trace_rules import project
 
 EXPORTS = FIXTURES / "exports"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tests.conftest import write_files
+from tests.helpers import write_files
 
 INDEX = ("---\r\ntitle:   Topic   # odd spacing kept\r\n---\r\n\r\n"
          "- [[first]] — one\r\n\r\nTrailing prose without a final newline.")

@@ -31,7 +31,7 @@ from kbgen.oscal import (
 )
 from kbgen.oscal.ids import NIST_CATALOG, uuid_for
 from kbgen.project import compile_project, open_config
-from tests.conftest import FIXTURES, need, write_files
+from tests.helpers import FIXTURES, need, write_files
 from tests.test_trace_rules import commit_all, project
 
 REPO = Path(__file__).parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kbgen import __version__
-from tests.conftest import FIXTURES, need
+from tests.helpers import FIXTURES, need
 
 OUTPUT = FIXTURES / "output"
 SCHEMA = Path(os.environ.get("KBGEN_SARIF_SCHEMA",

@@ -27,7 +27,7 @@ from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.vault.files import FileProblem, FileProblemKind
 from kbgen.vault.parse import parse_note
 from kbgen.vault.records import NoteProblemKind, Problem
-from tests.conftest import note, write_files
+from tests.helpers import note, write_files
 from tests.test_trace_rules import project
 
 KIND_ENUMS: tuple[type[StrEnum], ...] = (NoteProblemKind, FileProblemKind, TraceProblemKind,

@@ -14,7 +14,7 @@ from kbgen.config import Config
 from kbgen.vault.compile import compile_vault
 from kbgen.vault.parse import parse_note
 from kbgen.vault.resolve import Resolver
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 DOC = Path(__file__).parent.parent / "docs" / "link-resolution.md"
 VAULT = FIXTURES / "resolution" / "vault"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kbgen.rules import all_rules
-from tests.conftest import FIXTURES, write_files
+from tests.helpers import FIXTURES, write_files
 
 RULE_FIXTURES = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir())
 

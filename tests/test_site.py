@@ -11,8 +11,11 @@ import pytest
 
 from kbgen.project import open_config, run
 from kbgen.site.build import compile_tree
-from tests.conftest import write_files
+from tests.helpers import write_files
 from tests.site_project import make_site_project
+
+#: Every test here builds a site (and drives a browser): `pytest -m "not slow"` skips them.
+pytestmark = pytest.mark.slow
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -42,7 +45,7 @@ def html(root: Path, page: str) -> str:
 
 def test_links_are_rewritten_to_relative_markdown_with_the_right_anchors(built):
     text = (built / "build/docs/wiki/ops/ssh-access.md").read_text()
-    assert "[AC-17](../../kb/controls/nist-800-53/ac-17.md)" in text
+    assert "[AC-17](../../kb/controls/nist-800-53/ac/ac-17.md)" in text
     assert "[hardening › Ciphers](hardening.md#ciphers)" in text
     assert "[one sentence](hardening.md#block-cipher-list)" in text
     assert "[RR-01](../../registers/residual-risks.md#rr-01)" in text
@@ -83,10 +86,10 @@ def test_every_page_lists_its_backlinks(built):
 
 
 def test_control_page_links_its_options_tests_and_sources(built):
-    page = html(built, "kb/controls/nist-800-53/ac-17.html")
-    assert 'href="../../options/services-openssh-enable.html"' in page
-    assert 'href="../../tests/ssh.html"' in page
-    assert 'href="../../source/flake/modules/ssh/default.nix.html#__codelineno-0-8"' in page
+    page = html(built, "kb/controls/nist-800-53/ac/ac-17.html")
+    assert 'href="../../../options/module-ssh/services-openssh-enable.html"' in page
+    assert 'href="../../../tests/ssh.html"' in page
+    assert 'href="../../../source/flake/modules/ssh/default.nix.html#__codelineno-0-8"' in page
     assert "kb-test-written" in page
     source = html(built, "kb/source/flake/modules/ssh/default.nix.html")
     assert 'id="__codelineno-0-8"' in source
@@ -95,7 +98,8 @@ def test_control_page_links_its_options_tests_and_sources(built):
 def test_generated_pages_exist(built):
     for page in ("kb/index.html", "kb/dashboard.html", "kb/findings.html", "kb/graph.html",
                  "kb/settings.html", "kb/frameworks/nist-800-53.html",
-                 "kb/options/compliance-canonical-ssh-maxauthtries.html", "kb/tests/ssh.html"):
+                 "kb/options/module-canonical/compliance-canonical-ssh-maxauthtries.html",
+                 "kb/tests/ssh.html"):
         assert (built / "site" / page).is_file(), page
     assert "<svg" in html(built, "kb/dashboard.html")
     assert "OpenSSH default." in html(built, "kb/settings.html")   # rejected values
@@ -244,4 +248,4 @@ def test_recompiling_in_one_process_reuses_only_unchanged_pages(tmp_path):
     assert 'title: "Remote shell access"' in (tree / "wiki/ops/ssh-access.md").read_text()
     # Backlinks on the page it links to, and the control page that lists its mentions.
     assert "[Remote shell access](ssh-access.md)" in (tree / "wiki/ops/hardening.md").read_text()
-    assert "Remote shell access" in (tree / "kb/controls/nist-800-53/ac-17.md").read_text()
+    assert "Remote shell access" in (tree / "kb/controls/nist-800-53/ac/ac-17.md").read_text()

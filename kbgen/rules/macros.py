@@ -36,6 +36,8 @@ def unknown_macro_target(ctx: Context) -> Iterator[Hit]:
     model = ctx.trace_model
     for path, note in model.vault.notes.items():
         for macro in note.macros:
+            if not macro.is_call:
+                continue  # {% … %}, {# … #}: never evaluated, shown as written
             try:
                 call = parse_call(macro.expression)
             except MacroError as exc:

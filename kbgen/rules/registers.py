@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
 from kbgen.trace.controls import TraceProblem, TraceProblemKind
+from kbgen.trace.registers import today
 
 
 def _hits(problems: tuple[TraceProblem, ...], kinds: tuple[TraceProblemKind, ...]
@@ -32,7 +33,8 @@ def risk_register_invalid(ctx: Context) -> Iterator[Hit]:
     ## What it does
     Expects the note at `residual-risks` (default `registers/residual-risks.md`) with a
     table whose columns are `ID`, `Risk`, `Source`, `Why infrastructure cannot fully
-    mitigate`, `What would change the answer` and `Acceptance / mitigation`.
+    mitigate`, `What would change the answer`, `Acceptance / mitigation`, `Owner`,
+    `Accepted on`, `Review due`, `Likelihood` and `Impact`.
 
     ## Why is this bad?
     Risks that infrastructure cannot close must be written down and accepted by
@@ -54,18 +56,20 @@ def risk_register_invalid(ctx: Context) -> Iterator[Hit]:
 @rule("TR302", "risk-row-incomplete", family="risks", severity=Severity.ERROR, command="trace",
       reports=(TraceProblemKind.RISK_ROW,))
 def risk_row_incomplete(ctx: Context) -> Iterator[Hit]:
-    """A register row with an empty field or an id not of the form `RR-01`.
+    """A register row with an empty or malformed field, or an id not of the form `RR-01`.
 
     ## What it does
-    Every row needs all five fields: Risk, Source, Why infrastructure cannot fully
-    mitigate, What would change the answer, Acceptance / mitigation.
+    Every row needs all ten fields: Risk, Source, Why infrastructure cannot fully
+    mitigate, What would change the answer, Acceptance / mitigation, Owner (a role),
+    Accepted on and Review due (ISO dates such as `2026-06-30`, the review not before
+    the acceptance), Likelihood and Impact (`low`, `medium` or `high`).
 
     ## Why is this bad?
-    An accepted risk without its reason, trigger for review, or acceptance is not an
-    acceptance an auditor can evaluate.
+    An accepted risk without its reason, trigger for review, owner, dates or rating is
+    not an acceptance an auditor can evaluate.
 
     ## Example
-    `| RR-07 | GPU side channels | [[nist-800-53/SC-4]] | | | |`
+    `| RR-07 | GPU side channels | [[nist-800-53/SC-4]] | | | | | 30/06/2026 | | severe | |`
 
     ## Fix safety
     No fix.
@@ -148,6 +152,35 @@ def risk_row_unreferenced(ctx: Context) -> Iterator[Hit]:
         if not row.superseded and not model.mentions.get(row.id):
             yield Hit(row.note, row.line, 1, f"{row.id} is not referenced by any control or "
                                              "note")
+
+
+@rule("TR306", "risk-review-overdue", family="risks", severity=Severity.WARNING,
+      command="trace")
+def risk_review_overdue(ctx: Context) -> Iterator[Hit]:
+    """A register row whose review-due date has passed.
+
+    ## What it does
+    Compares each row's `Review due` date with today (the UTC date, or the date of
+    `SOURCE_DATE_EPOCH` when that is set, so that a check can be repeated). Rows
+    struck through are not reviewed any more and are skipped.
+
+    ## Why is this bad?
+    An acceptance is made for a time: past its review date nobody has confirmed that
+    the reasons, the compensating measures and the owner still hold.
+
+    ## Example
+    `Review due` is `2026-03-31` and the check runs on 2026-04-02.
+
+    ## Fix safety
+    No fix: review the row, then move its date.
+    """
+    now = today()
+    for row in ctx.trace_model.risks.rows:
+        due = row.review_due
+        if not row.superseded and due is not None and due < now:
+            yield Hit(row.note, row.line, 1,
+                      f"{row.id}: review was due on {due.isoformat()} "
+                      f"(owner: {row.owner or 'none'})")
 
 
 @rule("TR401", "resolved-settings-invalid", family="settings", severity=Severity.ERROR,

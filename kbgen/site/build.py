@@ -10,10 +10,13 @@ mkdocs plugin all go through :func:`build`.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ from kbgen.errors import KbgenError
 from kbgen.fileio import atomic_write
 from kbgen.project import Run, run
 from kbgen.rules.base import Finding, Severity
-from kbgen.site import pages, paths
+from kbgen.site import pages, paths, reader
 from kbgen.site.render import PageContext, render_note
 from kbgen.vault.records import Note, NoteProblemKind
 
@@ -74,12 +77,21 @@ def build(config: Config, *, strict: bool = False, cache: bool = True,
     return SiteBuild(checked, tree, [])
 
 
+#: The renderers ``kbgen build --renderer`` can hand the compiled tree to.
+RENDERERS = ("mkdocs", "zensical")
+
+
 def build_site(config: Config, *, strict: bool = False, markdown_only: bool = False,
-               site_dir: str | None = None, cache: bool = True) -> SiteBuild:
-    """:func:`build`, then render the tree with MkDocs (unless ``markdown_only``)."""
+               site_dir: str | None = None, cache: bool = True,
+               renderer: str = "mkdocs") -> SiteBuild:
+    """:func:`build`, then render the tree with MkDocs or Zensical (unless
+    ``markdown_only``)."""
+    if renderer not in RENDERERS:
+        raise KbgenError(f"unknown renderer {renderer!r} (one of {', '.join(RENDERERS)})")
     result = build(config, strict=strict, cache=cache)
     if result.tree is not None and not markdown_only:
-        render_with_mkdocs(config.project_root, result, site_dir)
+        render = render_with_zensical if renderer == "zensical" else render_with_mkdocs
+        render(config.project_root, result, site_dir)
     return result
 
 
@@ -104,8 +116,10 @@ def compile_tree(checked: Run, out: Path, memo: BuildCache | None = None) -> Com
     texts.update(_generated_pages(ctx, layout, memo))
     texts.update(pages.findings_page(ctx, checked.findings))
     texts.update(pages.section_indexes(ctx, texts))
+    reader.annotate(ctx, texts)
 
     files: dict[str, bytes] = {page: text.encode("utf-8") for page, text in texts.items()}
+    files.update(reader.exports(ctx))
     for attachment in sorted(vault.attachments):
         try:
             files[attachment] = (vault.root / attachment).read_bytes()
@@ -130,7 +144,8 @@ def _note_page(ctx: PageContext, note: Note, layout: object, memo: BuildCache | 
     inbound = sorted({(r.source, ctx.vault.notes[r.source].title)
                       for r in ctx.vault.inbound.get(note.path, ())})
     key = (note.digest, layout, [(r.resolution.status, r.resolution.target, r.resolution.anchor,
-                                  r.resolution.detail) for r in links], inbound)
+                                  r.resolution.detail) for r in links], inbound,
+           sorted({s.text.strip() for s in note.code_spans} & ctx.option_paths))
     page = ctx.page_of_note(note.path)
     cached = memo.note_pages.get(note.path)
     if cached is not None and cached[0] == key:
@@ -148,14 +163,16 @@ def _generated_pages(ctx: PageContext, layout: object,
     trace = ctx.trace
     key = (layout, trace.controls.controls, trace.controls.prds, trace.tests, trace.evidence,
            trace.flake.files, trace.settings.settings, trace.risks.rows,
-           sorted(trace.mentions.items()), [(p, n.title) for p, n in ctx.vault.notes.items()])
+           sorted(trace.mentions.items()), [(p, n.title) for p, n in ctx.vault.notes.items()],
+           ctx.option_paths)
     if memo is not None and memo.generated_pages is not None and \
             memo.generated_pages[0] == key:
         return memo.generated_pages[1]
     generated: dict[str, str] = {}
     for generate in (pages.framework_pages, pages.control_pages, pages.option_pages,
                      pages.test_pages, pages.source_pages, pages.settings_page,
-                     pages.dashboard_page, pages.status_pages, pages.graph_page):
+                     pages.dashboard_page, pages.status_pages, pages.graph_page,
+                     pages.risk_pages, pages.tag_pages):
         generated.update(generate(ctx))
     if memo is not None:
         memo.generated_pages = (key, generated)
@@ -306,3 +323,131 @@ def render_with_mkdocs(project_root: Path, prepared: SiteBuild,
         raise KbgenError(f"mkdocs build failed: {exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+#: Files of the theme's custom folder that are templates of MkDocs' Jinja context (they
+#: read ``page.file`` and the like, which Zensical's templates do not have).
+_TEMPLATE_SUFFIXES = (".html", ".xml")
+
+
+def zensical_config(project_root: Path, tree: CompiledTree | None = None,
+                    docs_dir: str = "docs", site_dir: str = "site") -> dict:
+    """The project's ``mkdocs.yml`` as Zensical takes it: the already compiled tree as
+    ``docs_dir``, no ``kbgen`` plugin (the tree needs no compiling) and no theme
+    ``custom_dir`` (its templates are MkDocs templates; its stylesheets and scripts are
+    copied into the tree by :func:`render_with_zensical`). With ``tree``, an explicit
+    ``nav`` names each section after its index page, as the plugin's ``on_nav`` does
+    for MkDocs."""
+    config_file = project_root / "mkdocs.yml"
+    try:
+        config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KbgenError(f"cannot read the MkDocs configuration: {exc}",
+                         str(config_file)) from exc
+    if not isinstance(config, dict):
+        raise KbgenError("mkdocs.yml is not a mapping", str(config_file))
+    config = {**config, "docs_dir": docs_dir, "site_dir": site_dir}
+    config["plugins"] = [p for p in config.get("plugins") or ()
+                         if (next(iter(p)) if isinstance(p, dict) else p) != "kbgen"]
+    theme = dict(config.get("theme") or {"name": "material"})
+    theme.pop("custom_dir", None)
+    config["theme"] = theme
+    if tree is not None and "nav" not in config:
+        config["nav"] = navigation(sorted(tree.pages), tree.section_titles)
+    return config
+
+
+def navigation(pages: list[str], titles: dict[str, str], folder: str = "") -> list:
+    """A MkDocs-style ``nav`` of the tree's ``pages`` under ``folder``: its ``index.md``
+    first, then its pages and then its sub-folders by name (as MkDocs orders them), each
+    sub-folder a section titled after its index page (``titles``, HTML-escaped as the
+    frontmatter holds them)."""
+    prefix = f"{folder}/" if folder else ""
+    here = [p for p in pages if p.startswith(prefix)]
+    children: dict[str, list[str]] = {}
+    for page in here:
+        head, slash, _ = page[len(prefix):].partition("/")
+        children.setdefault(head + slash, []).append(page)
+    items: list = [f"{prefix}index.md"] if "index.md" in children else []
+    for name in sorted(children, key=lambda n: (n.endswith("/"), n)):  # pages, then folders
+        if name == "index.md":
+            continue
+        if not name.endswith("/"):
+            items.append(prefix + name)
+            continue
+        sub = prefix + name[:-1]
+        title = html.unescape(titles.get(sub) or "") or name[:-1].replace("-", " ").capitalize()
+        items.append({title: navigation(children[name], titles, sub)})
+    return items
+
+
+def render_with_zensical(project_root: Path, prepared: SiteBuild,
+                         site_dir: str | None = None) -> None:
+    """Render the compiled tree with Zensical (``python -m zensical build``, a separate
+    process) into a staging folder, then swap it in like :func:`render_with_mkdocs`.
+
+    Zensical requires its docs and site folders inside the folder of its configuration
+    file, so the staging folder is a small project of its own: a copy of the tree plus
+    the theme's stylesheets and scripts (``docs/``), ``zensical.yml`` from
+    :func:`zensical_config`, and the rendered ``site/``."""
+    import importlib.util
+
+    if importlib.util.find_spec("zensical") is None:
+        raise KbgenError("Zensical is not installed (pip install 'kbgen[zensical]')")
+    assert prepared.tree is not None, "render a compiled build"
+    config = zensical_config(project_root, prepared.tree)
+    mkdocs_yml = yaml.safe_load((project_root / "mkdocs.yml").read_text(encoding="utf-8"))
+    final = Path(site_dir).resolve() if site_dir else \
+        (project_root / (mkdocs_yml.get("site_dir") or "site")).resolve()
+    area = _staging_area(project_root, final)
+    staging = Path(tempfile.mkdtemp(prefix=f"zensical-{os.getpid()}-", dir=area))
+    try:
+        shutil.copytree(prepared.tree.root, staging / "docs")
+        custom = (mkdocs_yml.get("theme") or {}).get("custom_dir")
+        if custom and (project_root / custom).is_dir():
+            shutil.copytree(project_root / custom, staging / "docs", dirs_exist_ok=True,
+                            ignore=lambda _folder, names: [
+                                n for n in names if n.endswith(_TEMPLATE_SUFFIXES)])
+        (staging / "zensical.yml").write_text(
+            yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        env = {**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch(project_root)}
+        result = subprocess.run(
+            [sys.executable, "-m", "zensical", "build", "-f", str(staging / "zensical.yml")],
+            cwd=staging, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not (staging / "site").is_dir():
+            detail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise KbgenError("zensical build failed: " + " / ".join(detail))
+        for page in (staging / "site").rglob("*.html"):
+            html = page.read_text(encoding="utf-8")
+            page.write_text(compact_navigation(html), encoding="utf-8")
+        _replace_dir(staging / "site", final, area)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+_NAV_TAG = re.compile(r"<(/?)nav\b")
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def compact_navigation(html: str) -> str:
+    """``html`` with every run of white space inside its ``<nav>`` elements cut to one
+    character (a newline if it held one). Material indents its navigation templates deeply
+    and inlines the current section's navigation into every page; a browser collapses the
+    white space anyway, and a navigation holds no ``<pre>``."""
+    out, pos, depth, start = [], 0, 0, 0
+    for match in _NAV_TAG.finditer(html):
+        if not match.group(1):
+            if depth == 0:
+                start = match.start()
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                out += [html[pos:start], _SPACE_RUN.sub(_one_space, html[start:match.end()])]
+                pos = match.end()
+    out.append(html[pos:])
+    return "".join(out)
+
+
+def _one_space(run: re.Match[str]) -> str:
+    return "\n" if "\n" in run.group() else " "

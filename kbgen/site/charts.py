@@ -1,4 +1,10 @@
-"""Charts drawn at build time as inline SVG: no script, no request, no library."""
+"""Charts drawn at build time as inline SVG: no script, no request, no library.
+
+Each chart is drawn twice, wide (shown on screens of 600 px and more) and narrow (a
+phone, shown below that; labels on their own line above each bar, the legend in two
+columns), so its text is drawn at about its nominal size (11-13 px) on both: an SVG
+scales its text with its width, and a 720-unit chart on a 360 px phone would halve it.
+"""
 
 from __future__ import annotations
 
@@ -12,60 +18,82 @@ from kbgen.trace.status import STATUSES
 COLORS = {"verified": "#009E73", "failing": "#D55E00", "stale": "#E69F00",
           "test-written": "#56B4E9", "implemented": "#F0E442", "unmapped": "#CC79A7",
           "accepted-risk": "#0072B2", "policy": "#999999"}
-LEGEND_COLUMNS, LEGEND_STEP = 4, 170
+#: Width of each drawing in SVG units (about CSS pixels where it is shown).
+WIDE, NARROW = 720, 340
+FONT = 12
 
 
-def _legend(top: float, counts: dict[str, int] | None = None) -> list[str]:
-    """The statuses in two rows of four, with their counts when given."""
+def _legend(top: float, width: int,
+            counts: dict[str, int] | None = None) -> tuple[list[str], float]:
+    """The statuses in rows of four (wide) or two (narrow), with their counts when given;
+    returns the items and the height they take."""
+    columns = 4 if width >= 600 else 2
+    step = width / columns
     items = []
     for i, status in enumerate(STATUSES):
-        x = (i % LEGEND_COLUMNS) * LEGEND_STEP
-        y = top + (i // LEGEND_COLUMNS) * 16
+        x = (i % columns) * step
+        y = top + (i // columns) * 18
         label = f"{status} ({counts.get(status, 0)})" if counts is not None else status
-        items.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLORS[status]}"/>'
-                     f'<text x="{x + 14}" y="{y + 9}" font-size="11">{label}</text>')
-    return items
+        items.append(f'<rect x="{x:.0f}" y="{y}" width="11" height="11" fill="{COLORS[status]}"/>'
+                     f'<text x="{x + 15:.0f}" y="{y + 10}" font-size="{FONT}">{label}</text>')
+    rows = -(-len(STATUSES) // columns)
+    return items, rows * 18
 
 
-def status_bar(by_status: dict[str, int], width: int = 640) -> str:
-    """One stacked bar of a framework's control statuses, with a legend."""
+def _svg(label: str, width: int, height: float, parts: list[str], css: str) -> str:
+    return (f'<svg class="kb-chart {css}" role="img" aria-label="{label}" '
+            f'viewBox="0 0 {width} {height:.0f}" width="100%" '
+            f'style="max-width:{width}px">' + "".join(parts) + "</svg>")
+
+
+def _segments(by_status: dict[str, int], x: float, y: float, width: float, height: int,
+              name: str = "") -> list[str]:
     total = sum(by_status.values()) or 1
-    x, parts = 0.0, []
+    parts = []
     for status in STATUSES:
         count = by_status.get(status, 0)
         w = width * count / total
         if count:
-            parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" '
-                         f'fill="{COLORS[status]}"><title>{status}: {count}</title></rect>')
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{height}" '
+                         f'fill="{COLORS[status]}"><title>{name}{status}: {count}</title></rect>')
         x += w
-    legend = _legend(32, by_status)
-    return (f'<svg class="kb-chart" role="img" aria-label="control status" '
-            f'viewBox="0 0 {width} 64" width="100%">' + "".join(parts + legend) + "</svg>")
+    return parts
 
 
-def coverage_chart(figures: list[Coverage], width: int = 720) -> str:
-    """A horizontal stacked bar per framework."""
-    row, label_width = 26, 250
-    height = row * len(figures) + 46
+def status_bar(by_status: dict[str, int]) -> str:
+    """One stacked bar of a framework's control statuses, with a legend."""
+    drawings = []
+    for width, css in ((WIDE, "kb-chart-wide"), (NARROW, "kb-chart-narrow")):
+        legend, height = _legend(32, width, by_status)
+        drawings.append(_svg("control status", width, 32 + height,
+                             _segments(by_status, 0, 0, width, 22) + legend, css))
+    return "".join(drawings)
+
+
+def coverage_chart(figures: list[Coverage]) -> str:
+    """A horizontal stacked bar per framework: label beside the bar (wide) or above it
+    (narrow)."""
+    return _coverage(figures, WIDE, "kb-chart-wide") + _coverage(figures, NARROW,
+                                                                  "kb-chart-narrow")
+
+
+def _coverage(figures: list[Coverage], width: int, css: str) -> str:
+    wide = width >= 600
+    row = 26 if wide else 40
+    label_width = 250 if wide else 0
     bars = []
     for i, figure in enumerate(figures):
         y = i * row
-        name = figure.name if len(figure.name) <= 36 else figure.name[:35] + "…"
-        bars.append(f'<text x="0" y="{y + 15}" font-size="12">{html.escape(name)}'
-                    f"<title>{html.escape(figure.name)}</title></text>")
-        x = float(label_width)
-        total = figure.total or 1
-        for status in STATUSES:
-            count = figure.by_status.get(status, 0)
-            w = (width - label_width - 50) * count / total
-            if count:
-                bars.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="16" '
-                            f'fill="{COLORS[status]}"><title>{html.escape(figure.name)} '
-                            f'{status}: {count}</title></rect>')
-            x += w
-        bars.append(f'<text x="{width - 45}" y="{y + 15}" font-size="12">'
-                    f'{figure.verified_percent:.0f}%<title>verified share of host and hybrid '
+        limit = 36 if wide else 44
+        name = figure.name if len(figure.name) <= limit else figure.name[:limit - 1] + "…"
+        bars.append(f'<text x="0" y="{y + 15 if wide else y + 12}" font-size="{FONT}">'
+                    f"{html.escape(name)}<title>{html.escape(figure.name)}</title></text>")
+        bar_y = y + 3 if wide else y + 17
+        bars += _segments(figure.by_status, label_width, bar_y, width - label_width - 50, 16,
+                          html.escape(figure.name) + " ")
+        bars.append(f'<text x="{width - 45}" y="{bar_y + 12}" font-size="{FONT}">'
+                    f"{figure.verified_percent:.0f}%<title>verified share of host and hybrid "
                     "controls</title></text>")
-    bars += _legend(row * len(figures) + 12)
-    return (f'<svg class="kb-chart" role="img" aria-label="coverage by framework" '
-            f'viewBox="0 0 {width} {height}" width="100%">' + "".join(bars) + "</svg>")
+    legend, height = _legend(row * len(figures) + 12, width)
+    return _svg("coverage by framework", width, row * len(figures) + 12 + height,
+                bars + legend, css)

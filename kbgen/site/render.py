@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import html
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from kbgen.site import escape, paths
-from kbgen.trace.controls import Control
+from kbgen.trace.controls import OPTION_PATH, Control
 from kbgen.trace.macros import MacroError, evaluate
 from kbgen.trace.model import TraceModel
 from kbgen.vault.embeds import (
@@ -28,7 +29,7 @@ from kbgen.vault.embeds import (
     whole_line_embeds,
 )
 from kbgen.vault.model import ResolvedLink, Vault
-from kbgen.vault.records import Macro, Note
+from kbgen.vault.records import CodeSpan, Macro, Note, TableCell
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp"}
 
@@ -50,6 +51,31 @@ class PageContext:
             found[control.note][(control.line, control.column)] = control
         return found
 
+    @cached_property
+    def option_paths(self) -> frozenset[str]:
+        """Every option path the site gives a page: the options controls cite, the
+        canonical options of resolved settings, the options test nodes set and the code
+        spans of notes that name an option, as far as the flake declares or defines them."""
+        trace = self.trace
+        candidates = {o.path for c in trace.controls.controls for o in c.options}
+        candidates.update(s.canonical_path for s in trace.settings.settings)
+        candidates.update(o for t in trace.tests for o in t.options_set)
+        candidates.update(span.text.strip() for note in self.vault.notes.values()
+                          for span in note.code_spans if OPTION_PATH.fullmatch(span.text.strip()))
+        return frozenset(p for p in candidates if trace.option_exists(p))
+
+    def option_url(self, page: str, path: str) -> str | None:
+        """Where an option's page is, relative to ``page``; None when it has none."""
+        if path not in self.option_paths:
+            return None
+        return paths.relative(page, paths.option_page(path, self.trace.flake))
+
+    def option_link(self, page: str, path: str) -> str:
+        """An option path as inline code, linked to its page when the site has one (the
+        link carries the class ``kb-option`` so that it looks like a link)."""
+        url = self.option_url(page, path)
+        return escape.code(path) if url is None else f"[{escape.code(path)}]({url}){{ .kb-option }}"
+
     def page_of_note(self, path: str) -> str:
         config = self.vault.config
         if path == config.master_index and self._master_is_folder_index:
@@ -66,13 +92,18 @@ class PageContext:
         return bool(folder) and sibling not in self.vault.notes
 
 
+def _inert(text: str) -> str:
+    """No template delimiter survives into a page's front matter (``{`` as a reference)."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
 def frontmatter(title: str, description: str | None = None, extra: Iterable[str] = ()) -> str:
     """YAML frontmatter for a page. Titles and descriptions are HTML-escaped here because
     MkDocs' and Material's templates insert them into the page (title tag, navigation,
     headings) without escaping."""
-    lines = ["---", f"title: {escape.yaml_string(html.escape(title, quote=False))}"]
+    lines = ["---", f"title: {escape.yaml_string(_inert(html.escape(title, quote=False)))}"]
     if description:
-        lines.append(f"description: {escape.yaml_string(html.escape(description))}")
+        lines.append(f"description: {escape.yaml_string(_inert(html.escape(description)))}")
     lines.extend(extra)
     lines.append("---")
     return "\n".join(lines) + "\n\n"
@@ -108,6 +139,38 @@ def _links_by_line(ctx: PageContext, note: Note) -> dict[int, list[ResolvedLink]
     return found
 
 
+@dataclass(frozen=True)
+class _Marks:
+    """What one note's parse recorded, by line: everything a line's rewrite needs."""
+
+    links: dict[int, list[ResolvedLink]]
+    blocks: dict[int, list]
+    macros: dict[int, list[Macro]]
+    spans: dict[int, list[CodeSpan]]
+    raw_html: dict[int, object]
+    anchors: dict[int, tuple[int, str, str]]
+    controls: dict[tuple[int, int], Control]
+    #: Lines inside fenced or indented code blocks (shown exactly as written).
+    code_lines: frozenset[int]
+
+
+def _marks(ctx: PageContext, note: Note) -> _Marks:
+    def by_line(items) -> dict[int, list]:
+        found: dict[int, list] = defaultdict(list)
+        for item in items:
+            found[item.line].append(item)
+        return found
+
+    return _Marks(
+        links=_links_by_line(ctx, note), blocks=by_line(note.block_ids),
+        macros=by_line(note.macros), spans=by_line(note.code_spans),
+        raw_html=_raw_html(note) if ctx.vault.config.note_html == "escape" else {},
+        anchors=_register_anchors(ctx, note),
+        controls=ctx.controls_by_note.get(note.path, {}),
+        code_lines=frozenset(n for block in note.code_blocks
+                             for n in range(block.line, max(block.line, block.last_line) + 1)))
+
+
 def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int,
                   stack: tuple[str, ...], depth: int, demote: bool = False) -> list[str]:
     """Lines ``first..last`` (1-based, inclusive) of ``note``, rewritten for ``page``.
@@ -115,64 +178,100 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
     With ``demote`` (transcluded content) headings become bold text, so the host
     page's outline and anchors stay its own.
     """
-    links = _links_by_line(ctx, note)
+    marks = _marks(ctx, note)
     headings = {h.line: h for h in note.headings} if demote else {}
-    blocks = defaultdict(list)
-    for block in note.block_ids:
-        blocks[block.line].append(block)
-    anchors = _register_anchors(ctx, note)
-    control_ids = ctx.controls_by_note.get(note.path, {})
+    register = _register_table(ctx, note)
     transclusions = whole_line_embeds(ctx.vault, note)
-    raw_html = _raw_html(note) if ctx.vault.config.note_html == "escape" else {}
-    macros = defaultdict(list)
-    for macro in note.macros:
-        macros[macro.line].append(macro)
     out: list[str] = []
     for number in range(first, last + 1):
         line = note.line_text(number)
+        out += _register_wrap(register, number)  # the register's table: cards (CSS)
         if number in headings:
             out.append(f"**{escape.text(headings[number].text)}**")
-            continue
-        line_links = sorted(links.get(number, ()), key=lambda r: r.link.column, reverse=True)
-        if raw_html.get(number) == "block":
+        elif number in marks.code_lines:
+            out.append(line)
+        elif marks.raw_html.get(number) == "block":
             out.append(escape.text(line))  # a line of an HTML block, shown as text
-            continue
-        # A line that holds only an embed is replaced by the embedded content.
-        if number in transclusions:
+        elif number in transclusions:  # a line that holds only an embed: its content
             out.extend(_transclude(ctx, transclusions[number], page, stack, depth))
-            continue
-        edits: list[tuple[int, int, str]] = []
-        for resolved in line_links:
-            start = resolved.link.column - 1
-            end = _span_end(line, start, resolved.link.raw)
-            edits.append((start, end, _link_markdown(ctx, resolved, page)))
-        for block in blocks.get(number, ()):
-            start = block.column - 1
-            if line[start:start + 1 + len(block.id)] == "^" + block.id:
-                edits.append((start, start + 1 + len(block.id),
-                              f'<a id="{paths.block_anchor(block.id)}"></a>'))
-        for tag in raw_html.get(number, ()) if raw_html.get(number) != "block" else ():
-            if line.startswith(tag.raw, tag.column - 1):
-                edits.append((tag.column - 1, tag.column - 1 + len(tag.raw),
-                              escape.text(tag.raw)))
-        for macro in macros.get(number, ()):
-            start = macro.column - 1
-            if line.startswith(macro.raw, start):
-                edits.append((start, start + len(macro.raw), _macro_text(ctx, macro, page)))
-        if number in anchors:
-            column, anchor = anchors[number]
+        else:
+            edits = _line_edits(ctx, marks, page, number, line)
+            for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
+                line = line[:start] + text + line[end:]
+            out.append(line)
+    return out + (_register_wrap(register, last + 1) if register and register[0] >= first
+                  else [])
+
+
+def _line_edits(ctx: PageContext, marks: _Marks, page: str, number: int, line: str
+                ) -> list[tuple[int, int, str]]:
+    """Replacements ``(start, end, text)`` of one line: links, block ids, macros, option
+    spans, anchors, control ids; then every other brace of the author's text."""
+    edits: list[tuple[int, int, str]] = []
+    for resolved in marks.links.get(number, ()):
+        start = resolved.link.column - 1
+        edits.append((start, _span_end(line, start, resolved.link.raw),
+                      _link_markdown(ctx, resolved, page)))
+    for block in marks.blocks.get(number, ()):
+        start = block.column - 1
+        if line[start:start + 1 + len(block.id)] == "^" + block.id:
+            edits.append((start, start + 1 + len(block.id),
+                          f'<a id="{paths.block_anchor(block.id)}"></a>'))
+    tags = marks.raw_html.get(number, ())
+    for tag in tags if isinstance(tags, list) else ():
+        if line.startswith(tag.raw, tag.column - 1):
+            edits.append((tag.column - 1, tag.column - 1 + len(tag.raw), escape.text(tag.raw)))
+    for macro in marks.macros.get(number, ()):
+        start = macro.column - 1
+        if line.startswith(macro.raw, start):
+            edits.append((start, start + len(macro.raw), _macro_text(ctx, macro, page)))
+    _option_spans(ctx, page, line, marks.spans.get(number, ()), edits)
+    if number in marks.anchors:
+        column, anchor, risk = marks.anchors[number]
+        if line.startswith(risk, column - 1):  # the id links to the risk's own page
+            url = paths.relative(page, f"{paths.GENERATED}/risks/{anchor}.md")
+            edits.append((column - 1, column - 1 + len(risk),
+                          f'<a id="{anchor}"></a>[{escape.text(risk)}]({url})'))
+        else:
             edits.append((column - 1, column - 1, f'<a id="{anchor}"></a>'))
-        for (row_line, column), control in control_ids.items():
-            # In a PRD, each control id links to the control's page.
-            if row_line == number and line.startswith(control.raw_id, column - 1):
-                url = paths.relative(page, paths.control_page(control.key))
-                edits.append((column - 1, column - 1 + len(control.raw_id),
-                              f'<a id="{control.anchor}"></a>[{escape.text(control.raw_id)}]'
-                              f"({url})"))
-        for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
-            line = line[:start] + text + line[end:]
-        out.append(line)
-    return out
+    for (row_line, column), control in marks.controls.items():
+        # In a PRD, each control id links to the control's page.
+        if row_line == number and line.startswith(control.raw_id, column - 1):
+            url = paths.relative(page, paths.control_page(control.key))
+            edits.append((column - 1, column - 1 + len(control.raw_id),
+                          f'<a id="{control.anchor}"></a>[{escape.text(control.raw_id)}]'
+                          f"({url})"))
+    return edits + _brace_edits(line, marks.spans.get(number, ()), edits)
+
+
+def _brace_edits(line: str, spans: Iterable[CodeSpan], edits: list[tuple[int, int, str]]
+                 ) -> list[tuple[int, int, str]]:
+    """Every ``{`` of the author's text outside code, as a character reference: no
+    attribute list (``{: onclick=… }``) and no template delimiter reaches the renderer
+    from a note. Obsidian shows braces as text too; code keeps them as written."""
+    taken = [(start, end) for start, end, _ in edits]
+    for span in spans:
+        end = code_span_end(line, span.column - 1)
+        taken.append((span.column - 1, end if end is not None else len(line)))
+    # A backslash-escaped brace (``\\{``) becomes the reference alone.
+    return [(i - 1 if line[i - 1:i] == "\\" else i, i + 1, "&#123;")
+            for i, char in enumerate(line)
+            if char == "{" and not any(s <= i < e for s, e in taken)]
+
+
+def _option_spans(ctx: PageContext, page: str, line: str, spans: Iterable[CodeSpan],
+                  edits: list[tuple[int, int, str]]) -> None:
+    """Link each code span of ``line`` that names an option the site has a page for
+    (unless it is already inside a link of the line)."""
+    taken = [(start, end) for start, end, _ in edits]
+    for span in spans:
+        start = span.column - 1
+        end = code_span_end(line, start)
+        url = ctx.option_url(page, span.text.strip())
+        inside_link = line[start - 1:start] == "[" and line[end or start:][:2] == "]("
+        if end is not None and url is not None and not inside_link and \
+                not any(s <= start < e for s, e in taken):
+            edits.append((start, end, f"[{line[start:end]}]({url}){{ .kb-option }}"))
 
 
 def _raw_html(note: Note) -> dict[int, object]:
@@ -198,6 +297,8 @@ def _is_comment(raw: str) -> bool:
 
 def _macro_text(ctx: PageContext, macro: Macro, page: str) -> str:
     """What a ``{{ ... }}`` span shows: the macro's value, or the text as written."""
+    if not macro.is_call:
+        return escape.text(macro.raw)
     try:
         value = evaluate(ctx.trace, macro.expression)
     except MacroError as exc:  # reported by TR701; shown, not fatal, if that is ignored
@@ -218,11 +319,29 @@ def _span_end(line: str, start: int, raw: str) -> int:
     return close + 2 if close >= 0 else start + len(raw)
 
 
-def _register_anchors(ctx: PageContext, note: Note) -> dict[int, tuple[int, str]]:
-    """Line -> (column, anchor) of each residual-risk row's id cell, on the register."""
+def _register_anchors(ctx: PageContext, note: Note) -> dict[int, tuple[int, str, str]]:
+    """Line -> (column, anchor, id) of each residual-risk row's id cell, on the register."""
     if note.path != ctx.trace.risks.path:
         return {}
-    return {row.line: (row.column, row.anchor) for row in ctx.trace.risks.rows}
+    return {row.line: (row.column, row.anchor, row.id) for row in ctx.trace.risks.rows}
+
+
+def _register_wrap(register: tuple[int, int] | None, number: int) -> list[str]:
+    if register and number == register[0]:
+        return ['<div class="kb-register" markdown>', ""]
+    return ["", "</div>"] if register and number == register[1] + 1 else []
+
+
+def _register_table(ctx: PageContext, note: Note) -> tuple[int, int] | None:
+    """First and last line of the residual-risk table, on the register."""
+    rows = ctx.trace.risks.rows
+    if note.path != ctx.trace.risks.path or not rows:
+        return None
+    table = next((t for t in note.tables if t.line <= rows[0].line and t.rows and
+                  max(c.line for c in t.rows[-1]) >= rows[-1].line), None)
+    if table is None:
+        return None
+    return table.line, max(c.line for c in table.rows[-1])
 
 
 def _display(resolved: ResolvedLink) -> str:
@@ -298,3 +417,86 @@ def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tupl
     return ['<div class="kb-embed" markdown>', "",
             *inner, "", f"[↪ {escape.text(note.title)}]({url}){{ .kb-embed-source }}", "",
             "</div>"]
+
+
+def code_span_end(line: str, start: int) -> int | None:
+    """End (exclusive) of the code span whose opening backticks are at ``start``."""
+    run = len(line[start:]) - len(line[start:].lstrip("`"))
+    if run == 0:
+        return None
+    for match in re.finditer(r"`+", line[start + run:]):
+        if len(match.group(0)) == run:
+            return start + run + match.end()
+    return None
+
+
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def render_cell(ctx: PageContext, note_path: str, cell: TableCell | None, page: str) -> str:
+    """A table cell of a note as one line of Markdown for the generated ``page``.
+
+    Links are rewritten exactly as on the note's own page, macros expanded, code spans
+    shown as inline code (an option the site has a page for is linked to it); every
+    other character is escaped text, whatever ``note-html`` says, so that the line is
+    safe in a paragraph, a list item or a table cell of a page kbgen writes.
+    """
+    if cell is None:
+        return ""
+    note = ctx.vault.notes.get(note_path)
+    line = note.line_text(cell.line) if note is not None else ""
+    start = cell.column - 1
+    source = next((form for form in (cell.text, cell.text.replace("|", "\\|"))
+                   if form and line.startswith(form, start)), None)
+    if note is None or source is None:
+        return escape.text(cell.text.strip())
+    end = start + len(source)
+    edits = _cell_edits(ctx, note, cell, page, line)
+    out, cursor = [], start
+    for begin, stop, text in sorted(e for e in edits if start <= e[0] and e[1] <= end):
+        if begin < cursor:
+            continue  # overlapping (a code span inside a link): the first one wins
+        out += [_cell_text(line[cursor:begin]), text]
+        cursor = stop
+    out.append(_cell_text(line[cursor:end]))
+    return "".join(out).strip()
+
+
+def _cell_edits(ctx: PageContext, note: Note, cell: TableCell, page: str, line: str
+                ) -> list[tuple[int, int, str]]:
+    """(start, end, Markdown) of each link, code span and macro of the cell."""
+    edits: list[tuple[int, int, str]] = []
+    resolved_links = ctx.vault.links_by_source.get(note.path, ())
+    for index in cell.links:
+        if index < len(resolved_links) and resolved_links[index].link.line == cell.line:
+            resolved = resolved_links[index]
+            begin = resolved.link.column - 1
+            edits.append((begin, _span_end(line, begin, resolved.link.raw),
+                          _cell_link(ctx, resolved, page)))
+    for index in cell.code_spans:
+        span = note.code_spans[index]
+        close = code_span_end(line, span.column - 1) if span.line == cell.line else None
+        if close is not None:
+            text = span.text.replace("\\|", "|")
+            edits.append((span.column - 1, close, ctx.option_link(page, text.strip())))
+    for macro in note.macros:
+        if macro.line == cell.line and line.startswith(macro.raw, macro.column - 1):
+            edits.append((macro.column - 1, macro.column - 1 + len(macro.raw),
+                          _macro_text(ctx, macro, page)))
+    return edits
+
+
+def _cell_text(source: str) -> str:
+    """Plain text of a cell: backslash escapes resolved, then escaped for the page."""
+    return escape.text(_BACKSLASH_ESCAPE.sub(r"\1", source))
+
+
+def _cell_link(ctx: PageContext, resolved: ResolvedLink, page: str) -> str:
+    """A link of a cell: its target as on the note's page, its text always escaped."""
+    url = target_url(ctx, resolved, page)
+    shown = escape.link_text(_display(resolved))
+    if url is None:
+        ctx.broken[page].append(resolved.link.raw)
+        detail = escape.attribute(resolved.resolution.detail or "unresolved")
+        return f'<span class="kb-broken" title="{detail}">{shown}</span>'
+    return f"[{shown}]({url})"

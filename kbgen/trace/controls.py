@@ -51,6 +51,9 @@ class Control:
     column: int
     #: The id as written in the table.
     raw_id: str = ""
+    #: The Title and Requirement cells as written (the site renders their links and code).
+    title_cell: TableCell | None = None
+    requirement_cell: TableCell | None = None
 
     @property
     def key(self) -> str:
@@ -218,8 +221,14 @@ def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...]
             span = note.code_spans[index]
             options.append(OptionRef(span.text.strip(), span.line, span.column))
     links = tuple(i for cell in row for i in cell.links)
+
+    def cell(name: str) -> TableCell | None:
+        index = columns.get(name)
+        return row[index] if index is not None and index < len(row) else None
+
     return Control(framework_id, control_id, text("title"), layer, text("requirement"),
-                   tuple(options), links, note.path, line, column, raw_id)
+                   tuple(options), links, note.path, line, column, raw_id, cell("title"),
+                   cell("requirement"))
 
 
 def _plain(text: str) -> str:

@@ -100,3 +100,113 @@ def split_key(key: str) -> tuple[str, str] | None:
     if not slash or framework not in FRAMEWORKS:
         return None
     return framework, control
+
+
+# Families: how a framework groups its controls. The site files each control page under
+# its family (so that no navigation section grows past a few dozen entries), and the
+# family is derived from the canonical id alone, so a page's address never depends on
+# which other controls exist. Each function returns (folder, title), or None when the
+# framework is small enough to list flat.
+
+_NIST_FAMILIES = {
+    "AC": "Access Control", "AT": "Awareness and Training", "AU": "Audit and Accountability",
+    "CA": "Assessment, Authorization, and Monitoring", "CM": "Configuration Management",
+    "CP": "Contingency Planning", "IA": "Identification and Authentication",
+    "IR": "Incident Response", "MA": "Maintenance", "MP": "Media Protection",
+    "PE": "Physical and Environmental Protection", "PL": "Planning",
+    "PM": "Program Management", "PS": "Personnel Security",
+    "PT": "PII Processing and Transparency", "RA": "Risk Assessment",
+    "SA": "System and Services Acquisition", "SC": "System and Communications Protection",
+    "SI": "System and Information Integrity", "SR": "Supply Chain Risk Management",
+}
+_HIPAA_SECTIONS = {
+    "302": "Applicability", "304": "Definitions", "306": "General rules",
+    "308": "Administrative safeguards", "310": "Physical safeguards",
+    "312": "Technical safeguards", "314": "Organizational requirements",
+    "316": "Policies, procedures and documentation", "318": "Compliance dates",
+}
+_PCI_REQUIREMENTS = {
+    "1": "Network security controls", "2": "Secure configurations",
+    "3": "Protect stored account data", "4": "Strong cryptography in transmission",
+    "5": "Protection from malicious software", "6": "Secure systems and software",
+    "7": "Access by business need to know", "8": "Identify users and authenticate access",
+    "9": "Physical access", "10": "Log and monitor all access",
+    "11": "Test security regularly", "12": "Organisational policies and programs",
+    "A1": "Multi-tenant service providers", "A2": "SSL and early TLS for POS POI",
+    "A3": "Designated entities supplemental validation",
+}
+_HITRUST_CATEGORIES = {
+    "00": "Information Security Management Program", "01": "Access Control",
+    "02": "Human Resources Security", "03": "Risk Management", "04": "Security Policy",
+    "05": "Organization of Information Security", "06": "Compliance",
+    "07": "Asset Management", "08": "Physical and Environmental Security",
+    "09": "Communications and Operations Management",
+    "10": "Information Systems Acquisition, Development and Maintenance",
+    "11": "Information Security Incident Management", "12": "Business Continuity Management",
+    "13": "Privacy Practices",
+}
+_ISO_42001_CLAUSES = {
+    "2": "Policies related to AI", "3": "Internal organization",
+    "4": "Resources for AI systems", "5": "Assessing impacts of AI systems",
+    "6": "AI system life cycle", "7": "Data for AI systems",
+    "8": "Information for interested parties", "9": "Use of AI systems",
+    "10": "Third-party and customer relationships",
+}
+#: Width of a DISA STIG id range (STIG ids carry no family; ranges keep folders small).
+STIG_RANGE = 50
+
+
+def _nist_family(control: str) -> tuple[str, str]:
+    code = control[:2]
+    return code.lower(), f"{code} {_NIST_FAMILIES.get(code, code)}"
+
+
+def _hipaa_family(control: str) -> tuple[str, str]:
+    section = control[len("§164."):len("§164.") + 3]
+    return f"164-{section}", f"§164.{section} {_HIPAA_SECTIONS.get(section, '')}".strip()
+
+
+def _pci_family(control: str) -> tuple[str, str]:
+    requirement = control.split(".", 1)[0]
+    name = _PCI_REQUIREMENTS.get(requirement, "")
+    label = f"Appendix {requirement}" if requirement.startswith("A") else \
+        f"Requirement {requirement}"
+    folder = f"req-{int(requirement):02d}" if requirement.isdigit() else \
+        f"req-{requirement.lower()}"  # zero-padded: folders sort in requirement order
+    return folder, f"{label}: {name}" if name else label
+
+
+def _hitrust_family(control: str) -> tuple[str, str]:
+    category = control[:2]
+    return f"cat-{category}", f"{category} {_HITRUST_CATEGORIES.get(category, '')}".strip()
+
+
+def _stig_family(control: str) -> tuple[str, str]:
+    number = int(re.sub(r"\D", "", control.split("r", 1)[0]) or 0)
+    low = number - number % STIG_RANGE
+    return f"v-{low}", f"V-{low} to V-{low + STIG_RANGE - 1}"
+
+
+def _iso_42001_family(control: str) -> tuple[str, str]:
+    clause = control.split(".")[1]
+    return f"a-{int(clause):02d}", f"A.{clause} {_ISO_42001_CLAUSES.get(clause, '')}".strip()
+
+
+def _ai_rmf_family(control: str) -> tuple[str, str]:
+    function = control.split(" ", 1)[0]
+    order = ("GOVERN", "MAP", "MEASURE", "MANAGE").index(function) + 1
+    return f"{order}-{function.lower()}", function.capitalize()
+
+
+FAMILIES: dict[str, Callable[[str], tuple[str, str]]] = {
+    "nist-800-53": _nist_family, "hipaa": _hipaa_family, "pci-dss": _pci_family,
+    "hitrust": _hitrust_family, "disa-stig": _stig_family, "iso-42001": _iso_42001_family,
+    "nist-ai-rmf": _ai_rmf_family,
+}
+
+
+def family(framework: str, control: str) -> tuple[str, str] | None:
+    """The family (folder name, title) of a canonical control id, or None when the
+    framework lists its controls flat (EU AI Act, MITRE ATLAS, the OWASP lists)."""
+    derive = FAMILIES.get(framework)
+    return derive(control) if derive else None

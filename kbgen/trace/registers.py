@@ -8,9 +8,10 @@ the canonical module.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,38 @@ from kbgen.names import slug
 from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.vault.files import read_note
 from kbgen.vault.metadata import MAX_EXPANDED_NODES, expanded_size
-from kbgen.vault.records import Note
+from kbgen.vault.records import Note, TableCell
 
 RISK_FIELDS = ("Risk", "Source", "Why infrastructure cannot fully mitigate",
-               "What would change the answer", "Acceptance / mitigation")
+               "What would change the answer", "Acceptance / mitigation", "Owner",
+               "Accepted on", "Review due", "Likelihood", "Impact")
+#: The fields that hold an ISO date (``2026-06-30``).
+RISK_DATES = ("Accepted on", "Review due")
+#: The fields rated on :data:`RISK_SCALE`.
+RISK_RATINGS = ("Likelihood", "Impact")
+RISK_SCALE = ("low", "medium", "high")
 RISK_ID = re.compile(r"RR-(\d{2,3})")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def today() -> date:
+    """The date the register is reviewed against: ``SOURCE_DATE_EPOCH`` (seconds, UTC)
+    when set, so that checks and tests repeat; otherwise the current UTC date."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if raw.isdigit():
+        return datetime.fromtimestamp(int(raw), tz=UTC).date()
+    return datetime.now(tz=UTC).date()
+
+
+def parse_date(text: str) -> date | None:
+    """An ISO date (``2026-06-30``) written in a cell, or None."""
+    text = text.strip()
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +69,35 @@ class RiskRow:
     #: Where the row's id cell is (the site puts the row's anchor there).
     line: int
     column: int = 1
+    #: The Risk cell as written (the site renders it like the register does).
+    title_cell: TableCell | None = None
 
     @property
     def anchor(self) -> str:
         return slug(self.id)
+
+    def field(self, name: str) -> str:
+        return dict(self.fields).get(name, "")
+
+    @property
+    def owner(self) -> str:
+        return self.field("Owner")
+
+    @property
+    def accepted_on(self) -> date | None:
+        return parse_date(self.field("Accepted on"))
+
+    @property
+    def review_due(self) -> date | None:
+        return parse_date(self.field("Review due"))
+
+    @property
+    def likelihood(self) -> str:
+        return self.field("Likelihood").casefold()
+
+    @property
+    def impact(self) -> str:
+        return self.field("Impact").casefold()
 
 
 @dataclass(frozen=True)
@@ -93,15 +146,37 @@ def extract_risks(note: Note | None, path: str) -> RiskRegister:
                        for name in RISK_FIELDS if name.casefold() in columns)
         risk_text = dict(fields).get("Risk", "")
         superseded = risk_text.startswith("~~")
-        for name, text in fields:
-            if not text.strip("~ "):
-                problems.append(TraceProblem(TraceProblemKind.RISK_ROW,
-                                             f"{match.group(0)}: '{name}' is empty", path,
-                                             id_cell.line))
+        problems.extend(_field_problems(match.group(0), fields, path, id_cell.line))
+        risk_cell = row[columns["risk"]] if columns["risk"] < len(row) else None
         rows.append(RiskRow(match.group(0), number, risk_text.strip("~ "), superseded, fields,
                             tuple(i for cell in row for i in cell.links), path, id_cell.line,
-                            id_cell.column))
+                            id_cell.column, risk_cell))
     return RiskRegister(path, True, tuple(rows), tuple(problems))
+
+
+def _field_problems(row_id: str, fields: tuple[tuple[str, str], ...], path: str,
+                    line: int) -> list[TraceProblem]:
+    """Empty fields, dates not in ISO form, ratings off the scale, a review due before
+    the acceptance."""
+    found = []
+
+    def problem(message: str) -> None:
+        found.append(TraceProblem(TraceProblemKind.RISK_ROW, f"{row_id}: {message}", path, line))
+
+    values = dict(fields)
+    for name, text in fields:
+        if not text.strip("~ "):
+            problem(f"'{name}' is empty")
+        elif name in RISK_DATES and parse_date(text) is None:
+            problem(f"'{name}' must be an ISO date such as 2026-06-30, not {text.strip()!r}")
+        elif name in RISK_RATINGS and text.strip().casefold() not in RISK_SCALE:
+            problem(f"'{name}' must be one of {', '.join(RISK_SCALE)}, not {text.strip()!r}")
+    accepted = parse_date(values.get("Accepted on", ""))
+    due = parse_date(values.get("Review due", ""))
+    if accepted and due and due < accepted:
+        problem(f"'Review due' ({due.isoformat()}) is before 'Accepted on' "
+                f"({accepted.isoformat()})")
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from kbgen.vault.packing import PackError, pack, unpack
 from kbgen.vault.records import Note
 
 #: Bump when the records or the parser change what they produce.
-FORMAT = 5
+FORMAT = 6
 #: A cache file larger than this is not read (a vault of 50,000 notes needs ~300 MB).
 MAX_BYTES = 2 << 30
 

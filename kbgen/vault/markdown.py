@@ -114,19 +114,28 @@ def _tag(state: StateInline, silent: bool) -> bool:
     return True
 
 
+#: Template delimiters: a Jinja-like renderer would act on each of these.
+_TEMPLATE = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
 def _macro(state: StateInline, silent: bool) -> bool:
+    """``{{ … }}``, ``{% … %}`` or ``{# … #}`` on one line, or an opener alone."""
     src, pos = state.src, state.pos
-    if not src.startswith("{{", pos):
+    closer = _TEMPLATE.get(src[pos:pos + 2])
+    if closer is None:
         return False
-    end = src.find("}}", pos + 2, state.posMax)
+    end = src.find(closer, pos + 2, state.posMax)
     if end < 0 or "\n" in src[pos:end]:
-        return False
+        end = pos  # an opener without its closer on this line: just the two characters
+        stop = pos + 2
+    else:
+        stop = end + 2
     if not silent:
         token = state.push("macro", "", 0)
-        token.content = src[pos + 2:end]
-        token.markup = src[pos:end + 2]
+        token.content = src[pos + 2:end] if end > pos else ""
+        token.markup = src[pos:stop]
         token.meta = {"offset": pos}
-    state.pos = end + 2
+    state.pos = stop
     return True
 
 
@@ -287,4 +296,7 @@ def make_parser() -> MarkdownIt:
     md.disable(["emphasis", "entity", "newline", "autolink"])
     md.use(obsidian_plugin)
     _guard_nesting(md)
+    # markdown-it drops links to javascript:, vbscript: and data: URLs (it renders HTML);
+    # the site's renderer keeps them, so kbgen must see them to neutralise them.
+    md.validateLink = lambda url: True
     return md

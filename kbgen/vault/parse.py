@@ -34,6 +34,8 @@ from kbgen.vault.records import (
 )
 
 _MD = make_parser()
+#: URL schemes whose links run code when followed.
+_ACTIVE_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 _SUPPRESSION = re.compile(
     r"<!--\s*kbgen-ignore(?P<file>-file)?\s+(?P<codes>[A-Za-z0-9_,\s-]+?)\s*(?::\s*(?P<reason>.*?))?\s*-->",
     re.DOTALL,
@@ -210,7 +212,7 @@ class _Collector:
                                                  bid.column)
             elif kind in ("fence", "code_block"):
                 self.code_blocks.append(CodeBlock(token.info.strip(), token.content,
-                                                  token.map[0] + 1))
+                                                  token.map[0] + 1, token.map[1]))
             elif kind in ("html_block",):
                 self.html.append(RawHtml(token.content.rstrip("\n"), token.map[0] + 1, 1,
                                          token.map[1], True))
@@ -244,7 +246,8 @@ class _Collector:
                 self._markdown_link(child.attrGet("src") or "", meta.get("raw", ""),
                                     child.content, "image", line, column)
             elif kind == "code_inline":
-                self.code_spans.append(CodeSpan(child.content, line, column))
+                self.code_spans.append(CodeSpan(child.content, line, column,
+                                                len(meta.get("raw", ""))))
             elif kind == "tag":
                 self.tags.append(Tag(child.content, line, column))
             elif kind == "block_id":
@@ -259,6 +262,10 @@ class _Collector:
     def _markdown_link(self, href: str, raw: str, text: str, kind: str, line: int,
                        column: int) -> None:
         parts = urlsplit(href)
+        if parts.scheme.casefold() in _ACTIVE_SCHEMES:
+            # A link that runs script is active content, like raw HTML (note-html = escape).
+            self.html.append(RawHtml(raw or href, line, column, line, False))
+            return
         if parts.scheme or parts.netloc or href.startswith("//"):
             return  # external URL (http:, mailto:, ...): not the vault's business
         target = unquote(parts.path)
@@ -382,21 +389,36 @@ def _plain_text(children: list) -> str:
     return "".join(parts)
 
 
+def _closing_run(row: str, start: int, length: int) -> int | None:
+    """Index just past the first run of exactly ``length`` backticks at or after ``start``."""
+    for match in re.finditer(r"`+", row[start:]):
+        if len(match.group()) == length:
+            return start + match.end()
+    return None
+
+
 def _raw_cell_count(lines: list[str], index: int) -> int:
     """Cells as written on a table row (markdown-it pads or trims rows to the header)."""
     if index >= len(lines):
         return 0
     row = lines[index].strip()
-    cells, escaped, in_code, count = row, False, False, 0
-    for char in cells:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "`":
-            in_code = not in_code
-        elif char == "|" and not in_code:
+    count, position = 0, 0
+    while position < len(row):
+        char = row[position]
+        if char == "\\":
+            position += 2
+            continue
+        if char == "`":
+            # A run of n backticks opens a code span only if a run of exactly n closes
+            # it later on the row; an unmatched run is text (CommonMark).
+            rest = row[position:]
+            run = len(rest) - len(rest.lstrip("`"))
+            close = _closing_run(row, position + run, run)
+            position = close if close is not None else position + run
+            continue
+        if char == "|":
             count += 1
+        position += 1
     # ``| a | b |`` has three pipes and two cells; without outer pipes, pipes + 1.
     if row.startswith("|"):
         count -= 1

@@ -66,6 +66,8 @@ class CodeSpan(NamedTuple):
     text: str
     line: int
     column: int
+    #: Characters the span takes in the source line, backticks included.
+    length: int = 0
 
 
 class CodeBlock(NamedTuple):
@@ -74,17 +76,26 @@ class CodeBlock(NamedTuple):
     info: str
     text: str
     line: int
+    #: The last line of the block (its closing fence, if it has one).
+    last_line: int = 0
 
 
 class Macro(NamedTuple):
-    """``{{ expression }}`` written on one line of the body, outside code: a candidate
-    macro call (see :mod:`kbgen.trace.macros`)."""
+    """Template syntax written on one line of the body, outside code: ``{{ expression }}``
+    (a candidate macro call, see :mod:`kbgen.trace.macros`), a ``{% statement %}``, a
+    ``{# comment #}`` or an opener without its closer. Only ``{{ … }}`` can be a macro;
+    the site shows every other one as written."""
 
     expression: str
     #: The whole span as written, braces included.
     raw: str
     line: int
     column: int
+
+    @property
+    def is_call(self) -> bool:
+        """Whether this is ``{{ … }}``, the only form a macro call takes."""
+        return self.raw.startswith("{{") and self.raw.endswith("}}") and len(self.raw) >= 4
 
 
 class RawHtml(NamedTuple):

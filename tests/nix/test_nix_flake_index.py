@@ -8,7 +8,7 @@ import pytest
 
 from kbgen.errors import KbgenError
 from kbgen.nix import FlakeIndex, index_flake, join_path, split_path
-from tests.conftest import note, write_files
+from tests.helpers import note, write_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, note, write_files
+from tests.helpers import FIXTURES, note, write_files
 from tests.site_project import make_site_project
 
 pytestmark = pytest.mark.slow

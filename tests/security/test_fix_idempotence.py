@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, note, write_files
+from tests.helpers import FIXTURES, note, write_files
 
 ARTICLE = "\n## Key Takeaways\n\nShort.\n"
 
@@ -56,7 +56,7 @@ def test_names_a_wikilink_cannot_hold_are_listed_with_a_link_that_resolves(tmp_p
                                                                          monkeypatch, name):
     topic(tmp_path, {f"vault/wiki/t/{name}.md": note("Odd", ARTICLE)})
     monkeypatch.chdir(tmp_path)
-    out1, err1, out2, err2 = fix_twice(kbgen)
+    out1, err1, _, err2 = fix_twice(kbgen)
     assert "Fixed 1 finding" in err1
     assert findings(out1) == [] and "Fixed" not in err2
 
@@ -68,7 +68,7 @@ def test_index_fix_for_a_shared_name_writes_a_link_that_resolves_uniquely(tmp_pa
                      "vault/wiki/u/_index.md": note("U", "- [[u/overview]] — U"),
                      "vault/wiki/_master-index.md": note("Master", "- [[t/]] — T\n- [[u/]]")})
     monkeypatch.chdir(tmp_path)
-    out1, err1, out2, err2 = fix_twice(kbgen, "--ignore", "KB207")
+    out1, err1, _, err2 = fix_twice(kbgen, "--ignore", "KB207")
     assert "Fixed 1 finding" in err1
     assert findings(out1) == [], out1
     assert "Fixed" not in err2
@@ -82,7 +82,7 @@ def test_multi_line_description_is_written_as_one_safe_line(tmp_path, kbgen, mon
                    "  {{ option_default('x') }} and #tag ^block\n  # A heading\n  <b>html</b>\n")
     topic(tmp_path, {"vault/wiki/t/b.md": note("B", ARTICLE, description)})
     monkeypatch.chdir(tmp_path)
-    out1, err1, out2, err2 = fix_twice(kbgen)
+    out1, err1, _, err2 = fix_twice(kbgen)
     assert "Fixed 1 finding" in err1 and "Fixed" not in err2
     assert findings(out1) == []
     index = (tmp_path / "vault/wiki/t/_index.md").read_text()
@@ -95,7 +95,7 @@ def test_multi_line_description_is_written_as_one_safe_line(tmp_path, kbgen, mon
 def test_title_with_tabs_and_markup_is_one_safe_line(tmp_path, kbgen, monkeypatch):
     topic(tmp_path, {"vault/wiki/t/b.md": note('"Tab\\there {{ x }} [[a]]"', ARTICLE)})
     monkeypatch.chdir(tmp_path)
-    out1, err1, _, err2 = fix_twice(kbgen)
+    out1, _, _, err2 = fix_twice(kbgen)
     assert findings(out1) == [] and "Fixed" not in err2
     assert "- [[b]] — Tab here \\{\\{ x \\}\\} \\[\\[a\\]\\]\n" in \
         (tmp_path / "vault/wiki/t/_index.md").read_text()
@@ -112,7 +112,7 @@ def test_symlinked_index_is_written_through_and_stays_a_symlink(tmp_path, kbgen,
     assert "Fixed 1 finding" in err
     assert index.is_symlink()
     assert "- [[b]] — B\n" in (tmp_path / "vault/shared/t-index.md").read_text()
-    code, out, err = kbgen("audit", "--isolated", "--fix", "--select", "KB202", "vault")
+    _, out, err = kbgen("audit", "--isolated", "--fix", "--select", "KB202", "vault")
     assert "Fixed" not in err and findings(out) == []
 
 
@@ -152,7 +152,8 @@ def test_master_index_fix_for_an_odd_topic_title(tmp_path, kbgen, monkeypatch):
     write_files(tmp_path, {
         "vault/wiki/_master-index.md": note("Master", "- [[a/]] — A"),
         "vault/wiki/a/_index.md": note("A"),
-        "vault/wiki/b/_index.md": note('"B | ]] [[x]] {{ y }}"', "", "description: 'two\n\n  lines'\n"),
+        "vault/wiki/b/_index.md": note('"B | ]] [[x]] {{ y }}"', "",
+                                       "description: 'two\n\n  lines'\n"),
     })
     monkeypatch.chdir(tmp_path)
     _, out1, err1 = kbgen("audit", "--isolated", "--select", "KB203,KB1", "--fix", "vault")
@@ -195,3 +196,12 @@ def test_fix_creates_no_finding_and_a_second_run_changes_nothing(tmp_path, kbgen
     new = {(w.rsplit(":", 1)[0], c) for w, c in _places(after)} - \
         {(w.rsplit(":", 1)[0], c) for w, c in _places(before)}
     assert not new, after
+
+
+def test_several_entries_are_added_in_order(tmp_path, kbgen, monkeypatch):
+    topic(tmp_path, {f"vault/wiki/t/{name}.md": note(name.upper(), ARTICLE) for name in "bcd"})
+    monkeypatch.chdir(tmp_path)
+    out1, err1, _, err2 = fix_twice(kbgen)
+    assert "Fixed 3 findings" in err1 and "Fixed" not in err2 and findings(out1) == []
+    assert (tmp_path / "vault/wiki/t/_index.md").read_text().endswith(
+        "- [[a]] — A\n- [[b]] — B\n- [[c]] — C\n- [[d]] — D\n")

@@ -7,7 +7,7 @@ import pytest
 
 from kbgen.config import Config, config_from_table
 from kbgen.errors import ConfigError
-from tests.conftest import note, write_files
+from tests.helpers import note, write_files
 
 BROKEN_NOTE = {"vault/a.md": "[[missing]]\n"}
 
@@ -79,13 +79,24 @@ def test_tool_kbgen_that_is_not_a_table_is_a_config_error(tmp_path, kbgen, monke
     assert "pyproject.toml" in err and "must be a table" in err
 
 
-@pytest.mark.parametrize("key", ["vault", "flake", "cache-dir", "canonical-module",
+@pytest.mark.parametrize("key", ["vault", "flake", "cache-dir", "canonical-module", "evidence",
                                  "master-index", "home", "raw-dir", "topics-root", "prd-dir",
                                  "policies-dir", "residual-risks", "resolved-settings"])
 @pytest.mark.parametrize("value", ["/etc", "../outside", "a/../../outside", "C:/Windows", ""])
 def test_path_keys_must_stay_inside_their_root(key, value):
     with pytest.raises(ConfigError, match=rf"\[tool.kbgen\] {key} = .*: "):
         config_from_table({key: value}, project_root=None)
+
+
+def test_every_string_key_is_a_checked_path_or_known_not_to_be_one():
+    """A new path key must join PROJECT_PATHS or VAULT_PATHS (and so be checked)."""
+    import dataclasses
+
+    from kbgen.config import PROJECT_PATHS, VAULT_PATHS
+
+    not_paths = {"fail_on", "index_name", "note_html", "repo_url"}
+    strings = {f.name for f in dataclasses.fields(Config) if f.type == "str"}
+    assert strings - not_paths == set(PROJECT_PATHS) | set(VAULT_PATHS)
 
 
 def test_file_reference_roots_and_index_name_are_checked():

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,17 @@ def test_symlink_to_a_fifo_inside_the_vault_is_not_opened(project):
 def test_note_swapped_for_a_fifo_after_listing_is_not_read(tmp_path):
     from kbgen.vault.files import read_note
 
-    os.mkfifo(tmp_path / "late.md")
-    data, problem = read_note(tmp_path, "late.md")
+    fifo = tmp_path / "late.md"
+    os.mkfifo(fifo)
+    result: list = []
+    reader = threading.Thread(target=lambda: result.append(read_note(tmp_path, "late.md")))
+    reader.start()
+    reader.join(timeout=10)
+    blocked = reader.is_alive()
+    if blocked:  # release the reader so that the test run goes on
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join()
+    assert not blocked, "read_note blocked on a FIFO"
+    ((data, problem),) = result
     assert data is None and problem is not None
     assert problem.message == "not a regular file; not read"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from kbgen.site import escape, paths
-from kbgen.site.render import PageContext
+from kbgen.site.render import PageContext, render_cell
+from kbgen.trace.controls import Control
 from kbgen.trace.status import MEANING
 
 
@@ -31,6 +32,13 @@ def source_link(from_page: str, file: str, line: int) -> str:
 
 def code(text: str) -> str:
     return escape.code(text)
+
+
+def control_title(ctx: PageContext, control: Control, page: str) -> str:
+    """A control's title as its PRD writes it (links and code rendered), for running text
+    and table cells; headings and link text use the escaped plain title instead."""
+    return render_cell(ctx, control.note, control.title_cell, page) or \
+        escape.text(control.title)
 
 
 def evidence_notice(ctx: PageContext) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kbgen.site import escape, paths
 from kbgen.site.pages.common import badge, code, link, option_value, result_badge, source_link
-from kbgen.site.render import PageContext, backlinks_section, frontmatter
+from kbgen.site.pages.risks import risk_page_path
+from kbgen.site.render import PageContext, backlinks_section, frontmatter, render_cell
 from kbgen.trace.controls import Control
 from kbgen.trace.status import MEANING
 
@@ -29,7 +30,9 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
              f"{link(page, paths.framework_page(control.framework), escape.text(framework_name))}"
              f" · layer **{escape.text(control.layer)}** · defined in "
              f"{link(page, ctx.page_of_note(control.note), escape.text(control.note))}", "",
-             "## Requirement", "", escape.text(control.requirement) or "_(none written)_", ""]
+             "## Requirement", "",
+             render_cell(ctx, control.note, control.requirement_cell, page)
+             or "_(none written)_", ""]
     lines += ["## Implemented by", ""]
     if control.options:
         for option in control.options:
@@ -39,7 +42,7 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
                              "(not declared or defined in the flake)")
                 continue
             where = _option_locations(ctx, option.path, page)
-            lines.append(f"- {link(page, paths.option_page(option.path), code(option.path))}"
+            lines.append(f"- {ctx.option_link(page, option.path)}"
                          f" = {option_value(ctx, option.path, page)}"
                          + (f" — {where}" if where else ""))
     else:
@@ -51,13 +54,26 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
         lines += ["", "## Policy and residual risk", ""]
         lines += [f"- {link(page, ctx.page_of_note(p), escape.text(ctx.vault.notes[p].title))}"
                   for p in policies]
-        for risk in risks:
-            row = trace.risk_by_id.get(risk)
-            title = f"{risk}: {row.title}" if row else risk
-            register = ctx.page_of_note(trace.risks.path)
-            lines.append(f"- {link(page, register, escape.text(title), risk.casefold())}")
+        lines += [_risk_item(ctx, risk, page) for risk in risks]
     mentions = [n for n in trace.mentions.get(control.key, ()) if n != control.note]
     return "\n".join(lines) + "\n" + backlinks_section(ctx, page, mentions)
+
+
+def _risk_item(ctx: PageContext, risk: str, page: str) -> str:
+    """A residual risk the control accepts: its id linked to its page, its title as the
+    register writes it, and who owns it until when."""
+    row = ctx.trace.risk_by_id.get(risk)
+    if row is None:
+        register = ctx.page_of_note(ctx.trace.risks.path)
+        return f"- {link(page, register, escape.text(risk), risk.casefold())}"
+    head = f"- {link(page, risk_page_path(row.id), escape.text(row.id))}: "
+    if row.superseded:
+        return head + f"{escape.text(row.title)} (superseded)"
+    facts = [f"{name.casefold()} {escape.text(value)}" for name, value in (
+        ("Owner", row.owner), ("Review due", row.field("Review due")),
+        ("Likelihood", row.likelihood), ("Impact", row.impact)) if value]
+    return head + render_cell(ctx, row.note, row.title_cell, page) + \
+        (f" ({', '.join(facts)})" if facts else "")
 
 
 def _option_locations(ctx: PageContext, path: str, page: str) -> str:

@@ -3,61 +3,99 @@
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from collections import defaultdict
 
 from kbgen.site import escape, paths
-from kbgen.site.pages.common import code, link, result_badge, source_link
+from kbgen.site.pages.common import code, control_title, link, result_badge, source_link
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.trace.controls import Control
 from kbgen.trace.status import latest_run
 
 
 def option_pages(ctx: PageContext) -> dict[str, str]:
+    """A page for every option the site links to (:attr:`PageContext.option_paths`)."""
     trace = ctx.trace
     cited: dict[str, list[Control]] = defaultdict(list)
     for control in trace.controls.controls:
         for option in control.options:
-            if trace.option_exists(option.path):
-                cited[option.path].append(control)
-    for setting in trace.settings.settings:
-        cited.setdefault(setting.canonical_path, [])
+            cited[option.path].append(control)
     pages = {}
-    for path, controls in sorted(cited.items()):
-        page = paths.option_page(path)
-        flake = trace.flake
-        lines = [frontmatter(path, f"Nix option {path}: where it is declared and set, and the "
-                                   "controls it implements."),
-                 f"# {code(path)}", ""]
-        declared = flake.declared(path)
-        if declared:
-            d = declared[0]
-            default = json.dumps(d.default) if d.default_is_literal else d.default_text or "none"
-            lines += ["| | |", "|---|---|",
-                      f"| Declared | {source_link(page, d.pos.file, d.pos.line)} |",
-                      f"| Type | {code(d.type_text or '?')} |",
-                      f"| Default | {code(default)} |"]
-            if d.description:
-                lines.append(f"| Description | {escape.text(d.description)} |")
-            lines.append("")
-        definitions = [d for d in flake.defined(path) if d.test is None]
-        if definitions:
-            lines += ["## Set in", "", "| Where | Value | Priority |", "|---|---|---|"]
-            for d in definitions:
-                value = json.dumps(d.value) if d.value_is_literal else d.value_text
-                lines.append(f"| {source_link(page, d.pos.file, d.pos.line)} "
-                             f"| {code(value[:120])} | {d.priority or 'normal'} |")
-            lines.append("")
-        lines += ["## Controls", ""]
-        lines += [f"- {link(page, paths.control_page(c.key), escape.text(c.key))} "
-                  f"{escape.text(c.title)}" for c in controls] or ["_No control cites it._"]
-        pinned = [s for s in trace.settings.settings if s.canonical_path == path]
-        if pinned:
-            lines += ["", "## Resolved setting", ""]
-            settings = f"{paths.GENERATED}/settings.md"
-            lines += [f"- {link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
-                      for s in pinned]
-        pages[page] = "\n".join(lines) + "\n"
+    for path in sorted(ctx.option_paths):
+        page = paths.option_page(path, trace.flake)
+        pages[page] = _option_page(ctx, path, cited.get(path, []), page)
     return pages
+
+
+#: Longer values (and any that spans lines) go in a code block below their table.
+_CELL_VALUE = 80
+#: Inline code in a description written in Nix (a single run of backticks on each side).
+_CODE = re.compile(r"(`+)(.+?)\1")
+
+
+def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str) -> str:
+    flake = ctx.trace.flake
+    lines = [frontmatter(path, f"Nix option {path}: where it is declared and set, and the "
+                               "controls it implements."),
+             f"# {code(path)}", ""]
+    blocks: list[str] = []  # values too long for a cell, shown in full after the table
+    declared = flake.declared(path)
+    if declared:
+        d = declared[0]
+        default = json.dumps(d.default) if d.default_is_literal else d.default_text or "none"
+        lines += ["| | |", "|---|---|",
+                  f"| Declared | {source_link(page, d.pos.file, d.pos.line)} |",
+                  f"| Type | {_value_cell(d.type_text or '?', 'Type', blocks)} |",
+                  f"| Default | {_value_cell(default, 'Default', blocks)} |"]
+        if d.description:
+            lines.append(f"| Description | {description(d.description)} |")
+        lines += ["", *blocks]
+    definitions = [d for d in flake.defined(path) if d.test is None]
+    if definitions:
+        blocks = []
+        lines += ["## Set in", "", "| Where | Value | Priority |", "|---|---|---|"]
+        for d in definitions:
+            value = json.dumps(d.value) if d.value_is_literal else d.value_text
+            where = f"{d.pos.file}:{d.pos.line}"
+            lines.append(f"| {source_link(page, d.pos.file, d.pos.line)} "
+                         f"| {_value_cell(value, f'Value set in {where}', blocks)} "
+                         f"| {escape.text(d.priority or 'normal')} |")
+        lines += ["", *blocks]
+    lines += ["## Controls", ""]
+    lines += [f"- {link(page, paths.control_page(c.key), escape.text(c.key))} "
+              f"{control_title(ctx, c, page)}" for c in controls] or ["_No control cites it._"]
+    pinned = [s for s in ctx.trace.settings.settings if s.canonical_path == path]
+    if pinned:
+        lines += ["", "## Resolved setting", ""]
+        settings = f"{paths.GENERATED}/settings.md"
+        lines += [f"- {link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
+                  for s in pinned]
+    return "\n".join(lines) + "\n"
+
+
+def _value_cell(value: str, label: str, blocks: list[str]) -> str:
+    """A value for a table cell: inline code when it is short and on one line; else a
+    pointer to a code block, added to ``blocks``, that shows it in full below the table."""
+    if "\n" not in value and len(value) <= _CELL_VALUE:
+        return code(value)
+    # The lines after the first keep the indentation of the source file: remove what
+    # they share, so the value reads as written and not pushed to the right.
+    first, _, rest = value.strip("\n").partition("\n")
+    body = f"{first}\n{textwrap.dedent(rest)}" if rest else first
+    blocks += [f"{escape.text(label)}:", "", escape.fenced(body, "nix"), ""]
+    return f"{escape.text(label.split(' set in ')[0].lower())} shown in full below the table"
+
+
+def description(text: str) -> str:
+    """An option's description as Nix writes it: backticked spans as inline code, the
+    rest as text."""
+    out, position = [], 0
+    for match in _CODE.finditer(text):
+        out += [escape.text(text[position:match.start()]), code(match.group(2).strip())]
+        position = match.end()
+    out.append(escape.text(text[position:]))
+    return "".join(out)
 
 
 def test_pages(ctx: PageContext) -> dict[str, str]:
@@ -74,7 +112,7 @@ def test_pages(ctx: PageContext) -> dict[str, str]:
         for key in test.controls:
             control = trace.canonical_control(key)
             lines.append(f"- {link(page, paths.control_page(control.key), escape.text(key))} "
-                         f"{escape.text(control.title)}" if control else
+                         f"{control_title(ctx, control, page)}" if control else
                          f'- <span class="kb-broken">{escape.text(key)}</span> (no such control)')
         lines += ["", "## Last result", "", *_last_result(ctx, test.name)]
         lines += ["", "## Options its nodes set", ""]
@@ -85,9 +123,7 @@ def test_pages(ctx: PageContext) -> dict[str, str]:
 
 def _option_link(ctx: PageContext, page: str, path: str) -> str:
     """An option path, linked to its page when the site has one."""
-    if ctx.trace.option_exists(path):
-        return link(page, paths.option_page(path), code(path))
-    return code(path)
+    return ctx.option_link(page, path)
 
 
 def _last_result(ctx: PageContext, test: str) -> list[str]:

@@ -7,7 +7,7 @@ the headline is the share of host and hybrid controls that are verified.
 from __future__ import annotations
 
 from kbgen.site import charts, escape, paths
-from kbgen.site.pages.common import badge, code, evidence_notice, link
+from kbgen.site.pages.common import badge, control_title, evidence_notice, link
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.trace.exports import Coverage, coverage, matrix_rows
 from kbgen.trace.status import MEANING, STATUSES
@@ -17,6 +17,7 @@ def framework_pages(ctx: PageContext) -> dict[str, str]:
     trace = ctx.trace
     pages: dict[str, str] = {}
     figures = {c.framework: c for c in coverage(trace)}
+    by_key = trace.controls.by_key()
     for prd in trace.controls.prds:
         page = paths.framework_page(prd.framework)
         figure = figures[prd.framework]
@@ -32,14 +33,15 @@ def framework_pages(ctx: PageContext) -> dict[str, str]:
         for row in matrix_rows(trace, prd.framework):
             key = f"{row['framework']}/{row['control']}"
             control_link = link(page, paths.control_page(key), escape.text(row["control"]))
-            options = ", ".join(link(page, paths.option_page(o), code(o))
-                                for o in row["options"])
+            options = ", ".join(ctx.option_link(page, o) for o in row["options"])
             if row["missing_options"]:
                 options += " " + ", ".join(f'<span class="kb-broken">{escape.text(o)}</span>'
                                            for o in row["missing_options"])
             tests = ", ".join(link(page, paths.test_page(t), escape.text(t))
                               for t in row["tests"])
-            lines.append(f"| {control_link} | {escape.text(row['title'])} | "
+            title = control_title(ctx, by_key[key], page) if key in by_key else \
+                escape.text(row["title"])
+            lines.append(f"| {control_link} | {title} | "
                          f"{escape.text(row['layer'])} | "
                          f"{badge(row['status'])} | {options} | {tests} |")
         pages[page] = "\n".join(lines) + "\n"
@@ -102,7 +104,7 @@ def status_pages(ctx: PageContext) -> dict[str, str]:
                 lines.append(
                     f"| {escape.text(names.get(control.framework, control.framework))} | "
                     f"{link(page, paths.control_page(control.key), escape.text(control.id))} | "
-                    f"{escape.text(control.title)} | {escape.text(control.layer)} | "
+                    f"{control_title(ctx, control, page)} | {escape.text(control.layer)} | "
                     + ", ".join(link(page, paths.test_page(t.name), escape.text(t.name))
                                 for t in tests) + " |")
         pages[page] = "\n".join(lines) + "\n"

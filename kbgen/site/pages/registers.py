@@ -20,7 +20,7 @@ def settings_page(ctx: PageContext) -> dict[str, str]:
     for setting in settings.settings:
         lines += [f"## {escape.text(setting.title)} {{ #{escape.anchor_id(setting.id)} }}", "",
                   f"**Value** {code(json.dumps(setting.value))} · **canonical option** "
-                  + link(page, paths.option_page(setting.canonical_path),
+                  + link(page, paths.option_page(setting.canonical_path, ctx.trace.flake),
                           code(setting.canonical_path)),
                   ""]
         drivers = []
