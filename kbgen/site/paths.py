@@ -17,7 +17,7 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING
 
-from kbgen.names import slug
+from kbgen.names import slug, unique_slug
 from kbgen.site import escape
 from kbgen.trace.frameworks import family
 
@@ -75,7 +75,7 @@ def option_group(path: str, flake: FlakeIndex) -> tuple[str, str]:
 
 
 def test_page(name: str) -> str:
-    return f"{GENERATED}/tests/{slug(name)}.md"
+    return f"{GENERATED}/tests/{unique_slug(name)}.md"
 
 
 def status_page(status: str) -> str:

@@ -1,7 +1,7 @@
 """Distinct names from content must not share one generated page. Found while writing the
 payload tests: payload texts that differ only in punctuation slug to the same page name.
 Both are data loss rather than script injection. The tag clash was fixed while these
-tests were written; the test-name clash is an xfail naming the bug."""
+tests were written."""
 
 from __future__ import annotations
 
@@ -20,10 +20,6 @@ def _titles(tree, folder: str) -> list[str]:
     return titles
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: kbgen/site/paths.py test_page() names a compliance test's page by slug(name) "
-    "alone: tests named 'ssh' and 'SSH' (or 'a b' and 'a-b') both get kb/tests/ssh.md, "
-    "one replaces the other without a word, and no finding reports the clash"))
 def test_tests_whose_names_slug_alike_each_get_a_page(tmp_path):
     root = make_site_project(tmp_path / "project")
     test = (root / "flake/tests/ssh.nix").read_text()

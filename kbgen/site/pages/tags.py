@@ -3,9 +3,9 @@ or an inline ``#tag``), ``kb/tags/index.md`` lists the tags."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 
+from kbgen.names import unique_slug
 from kbgen.site import escape, paths
 from kbgen.site.pages.common import link
 from kbgen.site.render import PageContext, frontmatter
@@ -35,9 +35,7 @@ def note_tags(note: Note) -> list[str]:
 def slug_of(tag: str) -> str:
     """The tag's file name: its slug, with a short hash when the slug is not the tag
     itself (two tags must not share a page), and never "index" (the list of tags)."""
-    name = escape.anchor_id(tag.replace("/", "-"))
-    if name != tag.casefold().replace("/", "-"):
-        name += "-" + hashlib.sha256(tag.casefold().encode()).hexdigest()[:8]
+    name = unique_slug(tag.casefold().replace("/", "-"))
     return f"{name}-tag" if name == "index" else name
 
 
