@@ -5,7 +5,6 @@ tests were written."""
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from tests.security.site_html import run_kbgen, split_frontmatter
