@@ -117,6 +117,27 @@
               cp ${tests.${name}.evidence}/evidence.json "$out/${name}.json"
             '') testNames
           );
+
+          # NixOS's option set as the host evaluates it (nixpkgs at the pinned revision,
+          # sops-nix and these modules), for `kbgen --nixos-options` (flake/README.md,
+          # "Upstream options"): result/share/doc/nixos/options.json. Invisible and internal
+          # options are included, so renamed and removed options are listed (with "Alias of"
+          # or no description); nixpkgs declarations are made relative to nixpkgs
+          # (nixos/modules/...nix) so that kbgen links them at the pinned revision.
+          nixos-options =
+            (pkgs.nixosOptionsDoc {
+              inherit (self.nixosConfigurations.ai-server) options;
+              transformOptions =
+                opt:
+                opt
+                // {
+                  visible = true;
+                  internal = false;
+                  declarations = map (
+                    decl: lib.removePrefix "${nixpkgs}/" (toString decl)
+                  ) opt.declarations;
+                };
+            }).optionsJSON;
         };
 
       # nixfmt-rfc-style: the RFC 166 formatter, which nixpkgs now ships as `nixfmt`

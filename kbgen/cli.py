@@ -64,6 +64,7 @@ def _add_check_commands(commands) -> None:
     trace_parser.add_argument("vault", nargs="?", help="vault folder")
     _add_run_options(trace_parser)
     _add_evidence_option(trace_parser)
+    _add_nixos_options_option(trace_parser)
     trace_parser.add_argument("--nix-parse", action="store_true",
                               help="also parse every .nix file with nix-instantiate when it "
                                    "is on PATH")
@@ -75,6 +76,7 @@ def _add_check_commands(commands) -> None:
     check_parser.add_argument("vault", nargs="?", help="vault folder")
     _add_run_options(check_parser)
     _add_evidence_option(check_parser)
+    _add_nixos_options_option(check_parser)
     check_parser.add_argument("--require-evidence", action="store_true",
                               help="fail on every host or hybrid control that is not verified "
                                    "by a current, passing test result (release branches)")
@@ -118,6 +120,7 @@ def _add_output_commands(commands) -> None:
                                     "mkdocs-material; zensical needs kbgen[zensical])")
     build_parser_.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
     _add_evidence_option(build_parser_)
+    _add_nixos_options_option(build_parser_)
 
     serve_parser = commands.add_parser(
         "serve", help="serve the site and rebuild when a note or .nix file changes",
@@ -146,8 +149,18 @@ def _add_evidence_option(parser: argparse.ArgumentParser) -> None:
                              "evidence/; a missing folder means no results)")
 
 
+def _add_nixos_options_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nixos-options", metavar="FILE",
+                        help="NixOS's options.json (`nix build ./flake#nixos-options`) to "
+                             "check upstream option paths against (default: [tool.kbgen] "
+                             "nixos-options; none: not checked)")
+
+
 def _with_evidence(config: Config, args: argparse.Namespace) -> Config:
-    """The configuration with ``--evidence`` and ``--require-evidence`` applied."""
+    """The configuration with ``--evidence``, ``--require-evidence`` and
+    ``--nixos-options`` applied."""
+    if getattr(args, "nixos_options", None):
+        config = config.with_overrides(nixos_options=str(Path(args.nixos_options).resolve()))
     if getattr(args, "evidence", None):
         folder = Path(args.evidence).resolve()
         if folder.exists() and not folder.is_dir():

@@ -66,6 +66,9 @@ class Config:
     #: Base URL of the project's files in a repository browser (e.g.
     #: ``https://github.com/org/repo/blob/main``): notes link to their source. None: no links.
     repo_url: str = ""
+    #: Project-relative NixOS ``options.json`` (the flake's ``nixos-options`` output) that
+    #: upstream option paths are checked against; empty: not checked (an info finding).
+    nixos_options: str = ""
 
     # -- traceability (vault-relative unless said otherwise) --
     prd_dir: str = "prd"
@@ -99,6 +102,12 @@ class Config:
         return (self.project_root / self.flake).resolve()
 
     @property
+    def nixos_options_path(self) -> Path | None:
+        """The configured ``options.json``, or None when upstream options are not checked."""
+        return (self.project_root / self.nixos_options).resolve() if self.nixos_options \
+            else None
+
+    @property
     def evidence_root(self) -> Path:
         return (self.project_root / self.evidence).resolve()
 
@@ -115,7 +124,9 @@ _FIELDS = {_toml_key(f.name): f for f in dataclasses.fields(Config)
 
 
 #: Keys that name a path below the project root, and below the vault.
-PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module", "evidence")
+PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module", "evidence", "nixos_options")
+#: Path keys whose empty value means "not configured".
+_OPTIONAL_PATHS = ("nixos_options",)
 VAULT_PATHS = ("master_index", "home", "raw_dir", "topics_root", "prd_dir", "policies_dir",
                "residual_risks", "resolved_settings")
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -223,7 +234,7 @@ def _check_rules(values: dict[str, Any], where: str) -> None:
 def _check_paths(values: dict[str, Any], where: str) -> None:
     """Every configured path stays below its root: relative, no ``..`` climbing out."""
     for name in (*PROJECT_PATHS, *VAULT_PATHS):
-        if name in values:
+        if name in values and not (name in _OPTIONAL_PATHS and values[name] == ""):
             root = "project root" if name in PROJECT_PATHS else "vault"
             _check_relative(_toml_key(name), values[name], root, where)
     for name in ("file_reference_roots",):

@@ -14,6 +14,7 @@ from kbgen.nix.flake import index_flake
 from kbgen.nix.model import FlakeIndex
 from kbgen.nix.nixparse import cross_check as nix_cross_check
 from kbgen.nix.nixparse import nix_instantiate_available
+from kbgen.nix.upstream import load_upstream
 from kbgen.rules.base import Finding, Rule
 from kbgen.rules.context import Context, ProjectFiles
 from kbgen.rules.engine import run_rules, select_rules
@@ -95,7 +96,10 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
             errors = tuple(nix_cross_check(paths, config.project_root))
     settings = read_settings(config.vault_root, config.resolved_settings)
     evidence = load_evidence(config) if flake else NO_EVIDENCE
-    trace = TraceModel(config, vault, controls, risks, settings, flake_index, evidence, errors)
+    options_file = config.nixos_options_path if flake else None
+    upstream = load_upstream(options_file, config.nixos_options) if options_file else None
+    trace = TraceModel(config, vault, controls, risks, settings, flake_index, evidence, errors,
+                       upstream)
     return vault, trace
 
 

@@ -249,3 +249,13 @@ def test_recompiling_in_one_process_reuses_only_unchanged_pages(tmp_path):
     # Backlinks on the page it links to, and the control page that lists its mentions.
     assert "[Remote shell access](ssh-access.md)" in (tree / "wiki/ops/hardening.md").read_text()
     assert "Remote shell access" in (tree / "kb/controls/nist-800-53/ac/ac-17.md").read_text()
+
+
+def test_a_vault_without_a_home_page_gets_a_default_one(tmp_path):
+    root = make_site_project(tmp_path / "project")
+    (root / "vault" / "index.md").unlink()
+    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--markdown-only"],
+                            cwd=root, env=_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    home = (root / "build/docs/index.md").read_text(encoding="utf-8")
+    assert "kb/dashboard.md" in home and "title:" in home

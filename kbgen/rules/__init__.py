@@ -11,6 +11,7 @@ from kbgen.rules import (  # noqa: F401
     registers,
     structure,
     suppressions,
+    upstream,
 )
 from kbgen.rules.base import REGISTRY, Finding, Rule, Severity
 

@@ -30,7 +30,7 @@ from kbgen.fileio import atomic_write
 from kbgen.project import Run, run
 from kbgen.rules.base import Finding, Severity
 from kbgen.site import pages, paths, reader
-from kbgen.site.render import PageContext, render_note
+from kbgen.site.render import PageContext, frontmatter, render_note
 from kbgen.vault.records import Note, NoteProblemKind
 
 #: Where the compiled Markdown tree is written, relative to the project root.
@@ -223,7 +223,7 @@ def _sync(files: dict[str, bytes], out: Path, written: dict[str, bytes]) -> None
 
 
 def _default_home(ctx: PageContext) -> str:
-    lines = [pages.frontmatter("Home"), "# Compliance knowledge base", "",
+    lines = [frontmatter("Home"), "# Compliance knowledge base", "",
              f"- [Coverage dashboard]({paths.GENERATED}/dashboard.md)",
              f"- [Findings]({paths.GENERATED}/findings.md)",
              f"- [Graph]({paths.GENERATED}/graph.md)"]

@@ -13,6 +13,7 @@ from functools import cached_property
 from kbgen.config import Config
 from kbgen.evidence import NO_EVIDENCE, Evidence
 from kbgen.nix.model import ComplianceTest, FlakeIndex, NixParseError
+from kbgen.nix.upstream import UpstreamOptions, nixpkgs_revision
 from kbgen.trace.controls import Control, ControlSet
 from kbgen.trace.frameworks import FRAMEWORKS, split_key
 from kbgen.trace.registers import ResolvedSettings, RiskRegister, RiskRow
@@ -32,6 +33,8 @@ class TraceModel:
     evidence: Evidence = NO_EVIDENCE
     #: Errors from ``nix-instantiate --parse`` when it was run.
     cross_check: tuple[NixParseError, ...] = ()
+    #: NixOS's option set (``[tool.kbgen] nixos-options``); None when not configured.
+    upstream: UpstreamOptions | None = None
 
     # -- lookups ----------------------------------------------------------------------
 
@@ -65,6 +68,11 @@ class TraceModel:
                 if control is not None:
                     found[control.key].append(test)
         return {k: tuple(v) for k, v in found.items()}
+
+    @cached_property
+    def nixpkgs_revision(self) -> str | None:
+        """The nixpkgs revision ``flake.nix`` pins (links to NixOS's declarations)."""
+        return nixpkgs_revision(self.flake, f"{self.config.flake.rstrip('/')}/flake.nix")
 
     def option_exists(self, path: str) -> bool:
         """Declared or defined by the flake itself (settings made only inside test nodes

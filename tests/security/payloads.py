@@ -446,6 +446,7 @@ def _write_macros_note(vault: Path, items: list[Payload], manifest: Manifest) ->
 
 
 def _slug(text: str) -> str:
-    from kbgen.names import slug
+    """The file name of a test's page (kbgen.site.paths.test_page)."""
+    from kbgen.names import unique_slug
 
-    return slug(text)
+    return unique_slug(text)

@@ -25,7 +25,9 @@ def kbgen_process(cwd: Path, *args: str, timeout: float = 60) -> subprocess.Comp
 
 
 def findings(out: str) -> list[str]:
-    return [line for line in out.splitlines() if ": KB" in line or ": TR" in line]
+    """Findings, without TR211's info that the project gives no NixOS options.json."""
+    return [line for line in out.splitlines() if (": KB" in line or ": TR" in line)
+            and ": TR211 " not in line]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import re
 import textwrap
 from collections import defaultdict
 
+from kbgen.nix.upstream import NIXPKGS_BLOB, nixpkgs_file
 from kbgen.site import escape, paths
 from kbgen.site.pages.common import code, control_title, link, result_badge, source_link
 from kbgen.site.render import PageContext, frontmatter
@@ -51,6 +52,7 @@ def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str
         if d.description:
             lines.append(f"| Description | {description(d.description)} |")
         lines += ["", *blocks]
+    lines += upstream_section(ctx, path, page)
     definitions = [d for d in flake.defined(path) if d.test is None]
     if definitions:
         blocks = []
@@ -72,6 +74,40 @@ def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str
         lines += [f"- {link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
                   for s in pinned]
     return "\n".join(lines) + "\n"
+
+
+def upstream_section(ctx: PageContext, path: str, page: str) -> list[str]:
+    """What NixOS's options.json says of the option (or of the freeform option it is
+    below): type, default, description, what replaced it, and its declarations in nixpkgs
+    at the revision flake.nix pins."""
+    upstream = ctx.trace.upstream
+    match = upstream.lookup(path) if upstream is not None else None
+    if match is None or match.option is None:
+        return []
+    option, blocks = match.option, []
+    heading = "In NixOS" if match.kind == "option" else \
+        f"In NixOS (below the freeform option {code(option.path)})"
+    lines = [f"## {heading}", "", "| | |", "|---|---|",
+             f"| Type | {_value_cell(option.type, 'NixOS type', blocks)} |",
+             f"| Default | {_value_cell(option.default or 'none', 'NixOS default', blocks)} |"]
+    if option.description:
+        lines.append(f"| Description | {description(option.description)} |")
+    if option.replacement:
+        lines.append(f"| Status | {escape.text(option.replacement)} |")
+    rev = ctx.trace.nixpkgs_revision
+    declared = [_declaration(d, rev) for d in option.declarations]
+    if declared:
+        lines.append(f"| Declared in | {', '.join(declared)} |")
+    return [*lines, "", *blocks]
+
+
+def _declaration(file: str, rev: str | None) -> str:
+    """A declaration: linked to nixpkgs at the pinned revision when it is a nixpkgs file."""
+    in_nixpkgs = nixpkgs_file(file)
+    if rev is None or in_nixpkgs is None:
+        return code(file)
+    url = NIXPKGS_BLOB + escape.destination(f"{rev}/{in_nixpkgs}")
+    return f"[{escape.link_text(in_nixpkgs)}]({url})"
 
 
 def _value_cell(value: str, label: str, blocks: list[str]) -> str:
