@@ -55,8 +55,13 @@ def measure(command: list[str], cwd: Path) -> Measure:
         err.seek(0)
         # ru_maxrss of wait4 covers the child; worker processes report through their parent
         # only when waited for, which the pool does, so this is the largest single process.
-        return Measure(seconds, usage.ru_maxrss / 1024, process.returncode,
-                       out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        return Measure(
+            seconds,
+            usage.ru_maxrss / 1024,
+            process.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
 
 
 def bench_kbgen(base: Path, notes: int) -> dict:
@@ -69,8 +74,13 @@ def bench_kbgen(base: Path, notes: int) -> dict:
     measure(audit, folder)  # fills the cache
     warm = measure(audit, folder)
     report = json.loads((folder / "report.json").read_text())
-    return {"notes": notes, "links": notes * 10, "cold": cold, "warm": warm,
-            "findings": report["summary"]["total"]}
+    return {
+        "notes": notes,
+        "links": notes * 10,
+        "cold": cold,
+        "warm": warm,
+        "findings": report["summary"]["total"],
+    }
 
 
 MKDOCS_YML = """site_name: bench
@@ -88,10 +98,14 @@ validation:
     unrecognized_links: warn
 """
 
-_NOT_FOUND = re.compile(r"Doc file '(?P<page>[^']+)' contains a link '(?P<href>[^']+)', but the "
-                        r"target '[^']*' is not found")
-_NO_ANCHOR = re.compile(r"Doc file '(?P<page>[^']+)' contains a link '(?P<href>[^']+)', but the "
-                        r"doc '[^']*' does not contain an anchor")
+_NOT_FOUND = re.compile(
+    r"Doc file '(?P<page>[^']+)' contains a link '(?P<href>[^']+)', but the "
+    r"target '[^']*' is not found"
+)
+_NO_ANCHOR = re.compile(
+    r"Doc file '(?P<page>[^']+)' contains a link '(?P<href>[^']+)', but the "
+    r"doc '[^']*' does not contain an anchor"
+)
 _ROAM = re.compile(r"RoamLinksPlugin unable to find (?P<name>.+?) in directory")
 _WIKI = re.compile(r"\[\[(?P<target>[^#|\]]*)(?:#(?P<frag>[^|\]]*))?(?:\|[^\]]*)?\]\]")
 _MD = re.compile(r"\]\((?P<href>[^)]+)\)")
@@ -127,8 +141,20 @@ def compare_mkdocs(base: Path, notes: int) -> dict:
         generate(folder, Spec(notes=notes, links=10))
     (folder / "mkdocs.yml").write_text(MKDOCS_YML)
     mkdocs = measure([sys.executable, "-m", "mkdocs", "build", "--strict"], folder)
-    kbgen = measure([*KBGEN, "audit", "--isolated", "vault", "--no-cache", "--format", "json",
-                     "-o", "report.json"], folder)
+    kbgen = measure(
+        [
+            *KBGEN,
+            "audit",
+            "--isolated",
+            "vault",
+            "--no-cache",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ],
+        folder,
+    )
     findings = json.loads((folder / "report.json").read_text())["findings"]
 
     # Ground truth: every link the generator broke on purpose.
@@ -141,8 +167,9 @@ def compare_mkdocs(base: Path, notes: int) -> dict:
 
     # What the mkdocs pipeline reports, as the same keys; roamlinks names no page.
     output = mkdocs.stderr + mkdocs.stdout
-    mkdocs_keys = {_mkdocs_key(m["page"], m["href"]) for m in _NOT_FOUND.finditer(output)} | \
-        {_mkdocs_key(m["page"], m["href"]) for m in _NO_ANCHOR.finditer(output)}
+    mkdocs_keys = {_mkdocs_key(m["page"], m["href"]) for m in _NOT_FOUND.finditer(output)} | {
+        _mkdocs_key(m["page"], m["href"]) for m in _NO_ANCHOR.finditer(output)
+    }
     roam_names = {_stem(m["name"]) for m in _ROAM.finditer(output)}
     truth_keys = set(truth.values())
     truth_names = {name for _, name, anchor in truth_keys if anchor is None}
@@ -151,50 +178,68 @@ def compare_mkdocs(base: Path, notes: int) -> dict:
     kbgen_names = {name for _, name, anchor in kbgen_keys if anchor is None}
     return {
         "notes": notes,
-        "mkdocs": mkdocs, "kbgen": kbgen,
+        "mkdocs": mkdocs,
+        "kbgen": kbgen,
         "truth": len(truth),
         "kbgen_found": len(truth.keys() & reported),
         "kbgen_extra": len(reported - truth.keys()),
         "mkdocs_true": len(mkdocs_true) + len(roam_true),
         "mkdocs_false": len(mkdocs_keys - truth_keys) + len(roam_names - truth_names),
-        "missed_by_kbgen": sorted(map(str, (mkdocs_true - kbgen_keys) |
-                                      {("?", n, None) for n in roam_true - kbgen_names})),
+        "missed_by_kbgen": sorted(
+            map(str, (mkdocs_true - kbgen_keys) | {("?", n, None) for n in roam_true - kbgen_names})
+        ),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000])
-    parser.add_argument("--compare", type=int, default=1000,
-                        help="notes in the mkdocs comparison vault (0 to skip)")
+    parser.add_argument(
+        "--compare", type=int, default=1000, help="notes in the mkdocs comparison vault (0 to skip)"
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "kbgen-bench")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
-    print(f"kbgen audit, vaults from benchmarks/generate.py (10 links a note), {os.cpu_count()} "
-          f"CPUs\n")
-    print("| notes | links | cold s | cold notes/s | cold peak MiB | warm s | warm notes/s | "
-          "warm peak MiB | findings |")
+    print(
+        f"kbgen audit, vaults from benchmarks/generate.py (10 links a note), {os.cpu_count()} "
+        f"CPUs\n"
+    )
+    print(
+        "| notes | links | cold s | cold notes/s | cold peak MiB | warm s | warm notes/s | "
+        "warm peak MiB | findings |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         r = bench_kbgen(args.work, size)
         cold, warm = r["cold"], r["warm"]
-        print(f"| {size:,} | {r['links']:,} | {cold.seconds:.2f} | {size / cold.seconds:,.0f} | "
-              f"{cold.peak_mib:.0f} | {warm.seconds:.2f} | {size / warm.seconds:,.0f} | "
-              f"{warm.peak_mib:.0f} | {r['findings']:,} |", flush=True)
+        print(
+            f"| {size:,} | {r['links']:,} | {cold.seconds:.2f} | {size / cold.seconds:,.0f} | "
+            f"{cold.peak_mib:.0f} | {warm.seconds:.2f} | {size / warm.seconds:,.0f} | "
+            f"{warm.peak_mib:.0f} | {r['findings']:,} |",
+            flush=True,
+        )
     if args.compare:
         c = compare_mkdocs(args.work, args.compare)
         m, k = c["mkdocs"], c["kbgen"]
-        print(f"\nSame {c['notes']:,}-note vault, side by side (cold, no cache), against the "
-              f"{c['truth']} broken links planted by the generator:\n")
+        print(
+            f"\nSame {c['notes']:,}-note vault, side by side (cold, no cache), against the "
+            f"{c['truth']} broken links planted by the generator:\n"
+        )
         print("| pipeline | wall s | peak MiB | planted links reported | false alarms |")
         print("|---|---:|---:|---:|---:|")
-        print(f"| mkdocs build --strict + material + roamlinks | {m.seconds:.1f} | "
-              f"{m.peak_mib:.0f} | {c['mkdocs_true']} | {c['mkdocs_false']} |")
-        print(f"| kbgen audit | {k.seconds:.2f} | {k.peak_mib:.0f} | {c['kbgen_found']} | "
-              f"0 ({c['kbgen_extra']} other real findings) |")
-        print(f"\nspeed-up: {m.seconds / k.seconds:.0f}x; broken links mkdocs reports that "
-              f"kbgen misses: {len(c['missed_by_kbgen'])}")
+        print(
+            f"| mkdocs build --strict + material + roamlinks | {m.seconds:.1f} | "
+            f"{m.peak_mib:.0f} | {c['mkdocs_true']} | {c['mkdocs_false']} |"
+        )
+        print(
+            f"| kbgen audit | {k.seconds:.2f} | {k.peak_mib:.0f} | {c['kbgen_found']} | "
+            f"0 ({c['kbgen_extra']} other real findings) |"
+        )
+        print(
+            f"\nspeed-up: {m.seconds / k.seconds:.0f}x; broken links mkdocs reports that "
+            f"kbgen misses: {len(c['missed_by_kbgen'])}"
+        )
         for item in c["missed_by_kbgen"][:10]:
             print(f"  missed: {item}")
 

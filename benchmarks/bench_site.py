@@ -62,8 +62,9 @@ def project(folder: Path, notes: int, controls: int) -> Path:
     shutil.copy(REPO / "mkdocs.yml", folder / "mkdocs.yml")
     shutil.rmtree(folder / "site-overrides", ignore_errors=True)
     shutil.copytree(REPO / "site-overrides", folder / "site-overrides")
-    (folder / "pyproject.toml").write_text("[tool.kbgen]\nignore = [\"TR207\", \"TR305\", "
-                                           "\"KB108\", \"KB201\"]\n")
+    (folder / "pyproject.toml").write_text(
+        '[tool.kbgen]\nignore = ["TR207", "TR305", "KB108", "KB201"]\n'
+    )
     (folder / "mkdocs-plain.yml").write_text(PLAIN)
     return folder
 
@@ -78,10 +79,14 @@ def serve_rebuild(folder: Path) -> float:
     """Seconds from changing one note to the served page showing the change."""
     port = free_port()
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dirty", "-a",
-                               f"127.0.0.1:{port}"], cwd=folder, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--dirty", "-a", f"127.0.0.1:{port}"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/wiki/topic-000/note-00000.html"
     try:
         deadline = time.time() + 600
@@ -120,47 +125,64 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notes", type=int, default=2000)
     parser.add_argument("--controls", type=int, default=1000)
-    parser.add_argument("--work", type=Path,
-                        default=Path(tempfile.gettempdir()) / "kbgen-bench-site")
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "kbgen-bench-site"
+    )
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument("--skip-serve", action="store_true")
-    parser.add_argument("--zensical", action="store_true",
-                        help="also render the compiled tree with Zensical")
+    parser.add_argument(
+        "--zensical", action="store_true", help="also render the compiled tree with Zensical"
+    )
     args = parser.parse_args()
     folder = project(args.work / f"site-{args.notes}-{args.controls}", args.notes, args.controls)
     env_cache = folder / ".kbgen"
     shutil.rmtree(env_cache, ignore_errors=True)
     os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
-    print(f"Site build: {args.notes:,} notes and {args.controls:,} controls; load average "
-          f"before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print("| build | wall s | peak MiB | total MB | median page KB | HTML pages |\n"
-          "|---|---:|---:|---:|---:|---:|", flush=True)
+    print(
+        f"Site build: {args.notes:,} notes and {args.controls:,} controls; load average "
+        f"before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+    )
+    print(
+        "| build | wall s | peak MiB | total MB | median page KB | HTML pages |\n"
+        "|---|---:|---:|---:|---:|---:|",
+        flush=True,
+    )
     kbgen = measure([*KBGEN, "build", "--site-dir", "site"], folder)
     if kbgen.returncode != 0:
         print(kbgen.stdout[-3000:], kbgen.stderr[-3000:])
         raise SystemExit("kbgen build failed")
-    print(f"| kbgen build (gate + compile + mkdocs-material) | {kbgen.seconds:.1f} | "
-          f"{kbgen.peak_mib:.0f} | {site_size(folder / 'site')} |", flush=True)
+    print(
+        f"| kbgen build (gate + compile + mkdocs-material) | {kbgen.seconds:.1f} | "
+        f"{kbgen.peak_mib:.0f} | {site_size(folder / 'site')} |",
+        flush=True,
+    )
     if args.zensical:
-        zensical = measure([*KBGEN, "build", "--renderer", "zensical", "--site-dir",
-                            "site-zensical"], folder)
+        zensical = measure(
+            [*KBGEN, "build", "--renderer", "zensical", "--site-dir", "site-zensical"], folder
+        )
         if zensical.returncode != 0:
             print(zensical.stdout[-3000:], zensical.stderr[-3000:])
             raise SystemExit("kbgen build --renderer zensical failed")
-        print(f"| kbgen build --renderer zensical (gate + compile + Zensical) | "
-              f"{zensical.seconds:.1f} | {zensical.peak_mib:.0f} | "
-              f"{site_size(folder / 'site-zensical')} |", flush=True)
+        print(
+            f"| kbgen build --renderer zensical (gate + compile + Zensical) | "
+            f"{zensical.seconds:.1f} | {zensical.peak_mib:.0f} | "
+            f"{site_size(folder / 'site-zensical')} |",
+            flush=True,
+        )
     if not args.skip_plain:
-        plain = measure([sys.executable, "-m", "mkdocs", "build", "-f", "mkdocs-plain.yml"],
-                        folder)
-        print(f"| plain mkdocs-material + roamlinks | {plain.seconds:.1f} | "
-              f"{plain.peak_mib:.0f} | {site_size(folder / 'site-plain')} |")
+        plain = measure([sys.executable, "-m", "mkdocs", "build", "-f", "mkdocs-plain.yml"], folder)
+        print(
+            f"| plain mkdocs-material + roamlinks | {plain.seconds:.1f} | "
+            f"{plain.peak_mib:.0f} | {site_size(folder / 'site-plain')} |"
+        )
         print(f"\nkbgen / plain wall time: {kbgen.seconds / plain.seconds:.2f}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.skip_serve:
         rebuild = serve_rebuild(folder)
-        print(f"\nkbgen serve (mkdocs serve --dirty with the plugin): one note changed -> page "
-              f"updated in {rebuild:.1f} s")
+        print(
+            f"\nkbgen serve (mkdocs serve --dirty with the plugin): one note changed -> page "
+            f"updated in {rebuild:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark ``kbgen trace`` on PRDs with 5,000 controls and a 500-file synthetic flake.
 
-    python benchmarks/bench_trace.py [--controls 5000] [--nix-files 500]
+python benchmarks/bench_trace.py [--controls 5000] [--nix-files 500]
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--controls", type=int, default=5000)
     parser.add_argument("--nix-files", type=int, default=500)
-    parser.add_argument("--work", type=Path,
-                        default=Path(tempfile.gettempdir()) / "kbgen-bench-trace")
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "kbgen-bench-trace"
+    )
     args = parser.parse_args()
     folder = args.work / f"trace-{args.controls}-{args.nix_files}"
     if not (folder / "flake").exists():
@@ -36,8 +37,10 @@ def main() -> None:
     report = json.loads((folder / "report.json").read_text())
     print(f"kbgen trace: {args.controls:,} controls, {args.nix_files} Nix files\n")
     print("| run | wall s | peak MiB | findings |\n|---|---:|---:|---:|")
-    print(f"| cold (no cache) | {cold.seconds:.2f} | {cold.peak_mib:.0f} | "
-          f"{report['summary']['total']} |")
+    print(
+        f"| cold (no cache) | {cold.seconds:.2f} | {cold.peak_mib:.0f} | "
+        f"{report['summary']['total']} |"
+    )
     print(f"| warm | {warm.seconds:.2f} | {warm.peak_mib:.0f} | {report['summary']['total']} |")
 
 

@@ -23,9 +23,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from kbgen.nix.upstream import load_upstream
 
-WORDS = ["enable", "package", "settings", "port", "user", "group", "extraConfig", "interval",
-         "path", "timeout", "openFirewall", "dataDir", "logLevel", "address", "listen", "hosts",
-         "rules"]
+WORDS = [
+    "enable",
+    "package",
+    "settings",
+    "port",
+    "user",
+    "group",
+    "extraConfig",
+    "interval",
+    "path",
+    "timeout",
+    "openFirewall",
+    "dataDir",
+    "logLevel",
+    "address",
+    "listen",
+    "hosts",
+    "rules",
+]
 
 
 def generate(path: Path, megabytes: float, seed: int = 1) -> int:
@@ -38,15 +54,24 @@ def generate(path: Path, megabytes: float, seed: int = 1) -> int:
         key = f"{module}{middle}.{rng.choice(WORDS)}{rng.randrange(20)}"
         entry = {
             "declarations": [f"nixos/modules/services/misc/svc{rng.randrange(3000)}.nix"],
-            "default": {"_type": "literalExpression",
-                        "text": "{\n  " + " ".join(rng.choices(WORDS, k=12)) + ";\n}"},
+            "default": {
+                "_type": "literalExpression",
+                "text": "{\n  " + " ".join(rng.choices(WORDS, k=12)) + ";\n}",
+            },
             "description": " ".join(rng.choices(WORDS, k=rng.randrange(40, 160))),
             "example": {"_type": "literalExpression", "text": " ".join(rng.choices(WORDS, k=8))},
             "loc": key.split("."),
             "readOnly": False,
-            "type": rng.choice(("boolean", "string", "signed integer", "list of string",
-                                "attribute set of (submodule)",
-                                "open submodule of attribute set of (INI atom)")),
+            "type": rng.choice(
+                (
+                    "boolean",
+                    "string",
+                    "signed integer",
+                    "list of string",
+                    "attribute set of (submodule)",
+                    "open submodule of attribute set of (INI atom)",
+                )
+            ),
         }
         entries[key] = entry
         size += len(json.dumps(entry)) + len(key) + 6

@@ -18,6 +18,7 @@ from pathlib import Path
 
 _NAV_TAG = re.compile(r"<(/?)nav\b")
 
+
 @dataclass
 class Weight:
     pages: int
@@ -28,9 +29,11 @@ class Weight:
     median_nav_bytes: float
 
     def summary(self) -> str:
-        return (f"{self.pages} pages, {self.total_bytes / 1e6:.1f} MB, median "
-                f"{self.median_bytes / 1000:.1f} KB (navigation {self.median_nav_bytes / 1000:.1f}"
-                f" KB), max {self.max_bytes / 1000:.1f} KB ({self.max_page})")
+        return (
+            f"{self.pages} pages, {self.total_bytes / 1e6:.1f} MB, median "
+            f"{self.median_bytes / 1000:.1f} KB (navigation {self.median_nav_bytes / 1000:.1f}"
+            f" KB), max {self.max_bytes / 1000:.1f} KB ({self.max_page})"
+        )
 
 
 def nav_bytes(html: str) -> int:
@@ -60,20 +63,35 @@ def weigh(site: Path, under: str = "") -> Weight:
     if not sizes:
         return Weight(0, 0, 0, 0, "", 0)
     biggest = max(sizes, key=sizes.__getitem__)
-    return Weight(len(sizes), sum(sizes.values()), statistics.median(sizes.values()),
-                  sizes[biggest], biggest, statistics.median(navs))
+    return Weight(
+        len(sizes),
+        sum(sizes.values()),
+        statistics.median(sizes.values()),
+        sizes[biggest],
+        biggest,
+        statistics.median(navs),
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path)
-    parser.add_argument("--by-folder", action="store_true",
-                        help="also weigh each generated folder (kb/controls, kb/options, ...)")
+    parser.add_argument(
+        "--by-folder",
+        action="store_true",
+        help="also weigh each generated folder (kb/controls, kb/options, ...)",
+    )
     args = parser.parse_args()
     print("all:", weigh(args.site).summary())
     if args.by_folder:
-        for folder in ("kb/controls/", "kb/options/", "kb/tests/", "kb/source/",
-                       "kb/frameworks/", "wiki/"):
+        for folder in (
+            "kb/controls/",
+            "kb/options/",
+            "kb/tests/",
+            "kb/source/",
+            "kb/frameworks/",
+            "wiki/",
+        ):
             print(f"{folder}:", weigh(args.site, folder).summary())
 
 

@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kbgen",
         description="Compile an Obsidian compliance vault, PRDs and a NixOS flake into one "
-                    "model; lint it, trace it and publish it.")
+        "model; lint it, trace it and publish it.",
+    )
     parser.add_argument("--version", action="version", version=f"kbgen {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_check_commands(commands)
@@ -44,116 +45,172 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_check_commands(commands) -> None:
     """audit, trace and check: the rules over the model, with findings as output."""
     audit_parser = commands.add_parser(
-        "audit", help="lint the vault (links, indexes, frontmatter, references)",
+        "audit",
+        help="lint the vault (links, indexes, frontmatter, references)",
         description="Lint the vault. Exit 0 when clean, 1 on findings at or above "
-                    "--fail-on, 2 when the project cannot be read.")
-    audit_parser.add_argument("vault", nargs="?", help="vault folder (default: [tool.kbgen] "
-                                                       "vault, else ./vault)")
+        "--fail-on, 2 when the project cannot be read.",
+    )
+    audit_parser.add_argument(
+        "vault", nargs="?", help="vault folder (default: [tool.kbgen] vault, else ./vault)"
+    )
     _add_run_options(audit_parser)
     audit_parser.add_argument("--fix", action="store_true", help="apply safe fixes")
-    audit_parser.add_argument("--unsafe-fixes", action="store_true",
-                              help="with --fix or --diff, also apply unsafe fixes")
-    audit_parser.add_argument("--diff", action="store_true",
-                              help="show the fixes as a unified diff; write nothing")
+    audit_parser.add_argument(
+        "--unsafe-fixes", action="store_true", help="with --fix or --diff, also apply unsafe fixes"
+    )
+    audit_parser.add_argument(
+        "--diff", action="store_true", help="show the fixes as a unified diff; write nothing"
+    )
 
     trace_parser = commands.add_parser(
-        "trace", help="check traceability: controls, Nix options, tests, registers",
+        "trace",
+        help="check traceability: controls, Nix options, tests, registers",
         description="Check that every control maps to a Nix option that exists in flake/ and "
-                    "to a test, and that the registers hold. Same formats and exit codes as "
-                    "audit.")
+        "to a test, and that the registers hold. Same formats and exit codes as "
+        "audit.",
+    )
     trace_parser.add_argument("vault", nargs="?", help="vault folder")
     _add_run_options(trace_parser)
     _add_evidence_option(trace_parser)
     _add_nixos_options_option(trace_parser)
-    trace_parser.add_argument("--nix-parse", action="store_true",
-                              help="also parse every .nix file with nix-instantiate when it "
-                                   "is on PATH")
+    trace_parser.add_argument(
+        "--nix-parse",
+        action="store_true",
+        help="also parse every .nix file with nix-instantiate when it is on PATH",
+    )
 
     check_parser = commands.add_parser(
-        "check", help="the CI gate: audit and trace together",
+        "check",
+        help="the CI gate: audit and trace together",
         description="Run the audit and trace rules together (and Nix's own parser when "
-                    "nix-instantiate is on PATH). Exit 0 only when nothing reaches --fail-on.")
+        "nix-instantiate is on PATH). Exit 0 only when nothing reaches --fail-on.",
+    )
     check_parser.add_argument("vault", nargs="?", help="vault folder")
     _add_run_options(check_parser)
     _add_evidence_option(check_parser)
     _add_nixos_options_option(check_parser)
-    check_parser.add_argument("--require-evidence", action="store_true",
-                              help="fail on every host or hybrid control that is not verified "
-                                   "by a current, passing test result (release branches)")
-    check_parser.add_argument("--no-nix-parse", action="store_true",
-                              help="do not run nix-instantiate --parse")
-
+    check_parser.add_argument(
+        "--require-evidence",
+        action="store_true",
+        help="fail on every host or hybrid control that is not verified "
+        "by a current, passing test result (release branches)",
+    )
+    check_parser.add_argument(
+        "--no-nix-parse", action="store_true", help="do not run nix-instantiate --parse"
+    )
 
 
 def _add_output_commands(commands) -> None:
     """export, build, serve, rule and rules: what the model is turned into."""
+    _add_export_command(commands)
+    _add_site_commands(commands)
+
+
+def _add_export_command(commands) -> None:
     export_parser = commands.add_parser(
-        "export", help="export the traceability matrix, the graph or OSCAL",
+        "export",
+        help="export the traceability matrix, the graph or OSCAL",
         description="Write the traceability matrix (per framework, with coverage figures), "
-                    "the whole graph as JSON, or an OSCAL document (oscal "
-                    "component-definition | assessment-results; see docs/oscal.md).")
+        "the whole graph as JSON, or an OSCAL document (oscal "
+        "component-definition | assessment-results; see docs/oscal.md).",
+    )
     export_parser.add_argument("what", choices=("matrix", "graph", "oscal"))
-    export_parser.add_argument("model", nargs="?",
-                               choices=("component-definition", "assessment-results"),
-                               help="the OSCAL model to write (oscal only)")
+    export_parser.add_argument(
+        "model",
+        nargs="?",
+        choices=("component-definition", "assessment-results"),
+        help="the OSCAL model to write (oscal only)",
+    )
     export_parser.add_argument("--framework", help="one framework id (matrix only)")
-    export_parser.add_argument("--format", choices=("csv", "json", "md"), default="md",
-                               help="matrix format (default: md); the graph is always JSON")
+    export_parser.add_argument(
+        "--format",
+        choices=("csv", "json", "md"),
+        default="md",
+        help="matrix format (default: md); the graph is always JSON",
+    )
     export_parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
     export_parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
     export_parser.add_argument("--vault", dest="vault_dir", help="vault folder")
     _add_evidence_option(export_parser)
 
+
+def _add_site_commands(commands) -> None:
+    """build, serve, rule and rules."""
     build_parser_ = commands.add_parser(
-        "build", help="build the site (runs the gate first)",
+        "build",
+        help="build the site (runs the gate first)",
         description="Run kbgen check, compile vault/ and flake/ into Markdown under "
-                    "build/docs/ and render it with MkDocs into site/. Fails (exit 1) when "
-                    "check reports errors, or warnings with --strict; a failed build leaves "
-                    "the previous site untouched.")
-    build_parser_.add_argument("--strict", action="store_true",
-                               help="fail on warnings and on unresolved links too")
-    build_parser_.add_argument("--markdown-only", action="store_true",
-                               help="write the Markdown tree only (for another renderer)")
+        "build/docs/ and render it with MkDocs into site/. Fails (exit 1) when "
+        "check reports errors, or warnings with --strict; a failed build leaves "
+        "the previous site untouched.",
+    )
+    build_parser_.add_argument(
+        "--strict", action="store_true", help="fail on warnings and on unresolved links too"
+    )
+    build_parser_.add_argument(
+        "--markdown-only",
+        action="store_true",
+        help="write the Markdown tree only (for another renderer)",
+    )
     build_parser_.add_argument("--site-dir", help="where to write the site (default: site/)")
-    build_parser_.add_argument("--renderer", choices=("mkdocs", "zensical"), default="mkdocs",
-                               help="what renders the compiled tree (default: mkdocs, i.e. "
-                                    "mkdocs-material; zensical needs kbgen[zensical])")
+    build_parser_.add_argument(
+        "--renderer",
+        choices=("mkdocs", "zensical"),
+        default="mkdocs",
+        help="what renders the compiled tree (default: mkdocs, i.e. "
+        "mkdocs-material; zensical needs kbgen[zensical])",
+    )
     build_parser_.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
     _add_evidence_option(build_parser_)
     _add_nixos_options_option(build_parser_)
 
     serve_parser = commands.add_parser(
-        "serve", help="serve the site and rebuild when a note or .nix file changes",
-        description="Serve the site on localhost (mkdocs serve with the kbgen plugin).")
-    serve_parser.add_argument("--dev-addr", default="127.0.0.1:8000",
-                              help="address to serve on (default: 127.0.0.1:8000)")
-    serve_parser.add_argument("--full", action="store_true",
-                              help="re-render every page on each change (default: only the "
-                                   "pages whose compiled Markdown changed; the live search "
-                                   "index then covers those pages only)")
+        "serve",
+        help="serve the site and rebuild when a note or .nix file changes",
+        description="Serve the site on localhost (mkdocs serve with the kbgen plugin).",
+    )
+    serve_parser.add_argument(
+        "--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: 127.0.0.1:8000)"
+    )
+    serve_parser.add_argument(
+        "--full",
+        action="store_true",
+        help="re-render every page on each change (default: only the "
+        "pages whose compiled Markdown changed; the live search "
+        "index then covers those pages only)",
+    )
 
-    rule_parser = commands.add_parser("rule", help="explain one rule",
-                                      description="Print a rule's documentation.")
+    rule_parser = commands.add_parser(
+        "rule", help="explain one rule", description="Print a rule's documentation."
+    )
     rule_parser.add_argument("rule", help="rule code (KB101) or name (broken-wikilink)")
     rule_parser.add_argument("--format", choices=("text", "json"), default="text")
 
-    rules_parser = commands.add_parser("rules", help="list every rule",
-                                       description="List every rule, or write the rule "
-                                                   "reference as Markdown.")
+    rules_parser = commands.add_parser(
+        "rules",
+        help="list every rule",
+        description="List every rule, or write the rule reference as Markdown.",
+    )
     rules_parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
 
 def _add_evidence_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--evidence", metavar="DIR",
-                        help="folder of test results (default: [tool.kbgen] evidence, else "
-                             "evidence/; a missing folder means no results)")
+    parser.add_argument(
+        "--evidence",
+        metavar="DIR",
+        help="folder of test results (default: [tool.kbgen] evidence, else "
+        "evidence/; a missing folder means no results)",
+    )
 
 
 def _add_nixos_options_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nixos-options", metavar="FILE",
-                        help="NixOS's options.json (`nix build ./flake#nixos-options`) to "
-                             "check upstream option paths against (default: [tool.kbgen] "
-                             "nixos-options; none: not checked)")
+    parser.add_argument(
+        "--nixos-options",
+        metavar="FILE",
+        help="NixOS's options.json (`nix build ./flake#nixos-options`) to "
+        "check upstream option paths against (default: [tool.kbgen] "
+        "nixos-options; none: not checked)",
+    )
 
 
 def _with_evidence(config: Config, args: argparse.Namespace) -> Config:
@@ -172,26 +229,50 @@ def _with_evidence(config: Config, args: argparse.Namespace) -> Config:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=sorted(FORMATS), default="concise",
-                        help="output format (default: concise)")
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="concise",
+        help="output format (default: concise)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-    parser.add_argument("--select", type=_csv, default=(), metavar="RULES",
-                        help="comma-separated codes, code prefixes or names to run")
-    parser.add_argument("--ignore", type=_csv, default=(), metavar="RULES",
-                        help="comma-separated codes, code prefixes or names to skip")
-    parser.add_argument("--fail-on", choices=("info", "warning", "error"),
-                        help="lowest severity that makes the exit code 1 "
-                             "(default: [tool.kbgen] fail-on, else warning)")
-    parser.add_argument("--exit-zero", action="store_true",
-                        help="exit 0 even when there are findings")
+    parser.add_argument(
+        "--select",
+        type=_csv,
+        default=(),
+        metavar="RULES",
+        help="comma-separated codes, code prefixes or names to run",
+    )
+    parser.add_argument(
+        "--ignore",
+        type=_csv,
+        default=(),
+        metavar="RULES",
+        help="comma-separated codes, code prefixes or names to skip",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=("info", "warning", "error"),
+        help="lowest severity that makes the exit code 1 "
+        "(default: [tool.kbgen] fail-on, else warning)",
+    )
+    parser.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when there are findings"
+    )
     parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
-    parser.add_argument("--isolated", action="store_true",
-                        help="ignore every configuration file")
-    parser.add_argument("--jobs", type=int, default=None, metavar="N",
-                        help="worker processes for parsing (default: CPU count)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="parse every note afresh; neither read nor write the cache "
-                             "(also: KBGEN_NO_CACHE=1)")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for parsing (default: CPU count)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse every note afresh; neither read nor write the cache (also: KBGEN_NO_CACHE=1)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,9 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in kbgen: say so plainly, keep the details on request
         if os.environ.get("KBGEN_DEBUG") == "1":
             raise
-        print(f"kbgen: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in kbgen; run again with KBGEN_DEBUG=1 for the traceback.",
-              file=sys.stderr)
+        print(
+            f"kbgen: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in kbgen; run again with KBGEN_DEBUG=1 for the traceback.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse prevents it
     return EXIT_ERROR
@@ -247,6 +330,7 @@ def _source_line(run: Run):
     def lookup(finding: Finding) -> str:
         note = run.vault.notes.get(finding.note or "")
         return note.line_text(finding.line) if note else ""
+
     return lookup
 
 
@@ -254,13 +338,19 @@ def _audit(args: argparse.Namespace) -> int:
     return _run(args, ("audit",))
 
 
-def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
-         cross_check: bool = False) -> int:
+def _run(args: argparse.Namespace, commands: tuple[str, ...], *, cross_check: bool = False) -> int:
     config = _with_evidence(open_config(args.vault, args.config, args.isolated), args)
 
     def once() -> Run:
-        return run(config, commands=commands, select=args.select, ignore=args.ignore,
-                   jobs=args.jobs, cache=_use_cache(args), cross_check=cross_check)
+        return run(
+            config,
+            commands=commands,
+            select=args.select,
+            ignore=args.ignore,
+            jobs=args.jobs,
+            cache=_use_cache(args),
+            cross_check=cross_check,
+        )
 
     result = once()
     if getattr(args, "fix", False) or getattr(args, "diff", False):
@@ -270,15 +360,19 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *,
             display = {p: result.vault.display_path(p) for p in plan.changed}
             sys.stdout.write(plan.diff(display))
             count = len(plan.applied)
-            print(f"Would fix {count} finding{'s' if count != 1 else ''} in "
-                  f"{len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
-                  file=sys.stderr)
+            print(
+                f"Would fix {count} finding{'s' if count != 1 else ''} in "
+                f"{len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
+                file=sys.stderr,
+            )
             return EXIT_FINDINGS if plan.changed else EXIT_OK
         write_fixes(plan, result.vault.root)
         if plan.changed:
-            print(f"Fixed {len(plan.applied)} finding{'s' if len(plan.applied) != 1 else ''} "
-                  f"in {len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
-                  file=sys.stderr)
+            print(
+                f"Fixed {len(plan.applied)} finding{'s' if len(plan.applied) != 1 else ''} "
+                f"in {len(plan.changed)} file{'s' if len(plan.changed) != 1 else ''}.",
+                file=sys.stderr,
+            )
             result = once()
     name = commands[0] if len(commands) == 1 else "check"
     report = Report(name, tuple(result.findings), tuple(result.rules), _source_line(result))
@@ -290,15 +384,26 @@ def _build(args: argparse.Namespace) -> int:
     from kbgen.site.build import TREE_DIR, build_site
 
     config = _with_evidence(open_config(None, args.config), args)
-    result = build_site(config, strict=args.strict, markdown_only=args.markdown_only,
-                        site_dir=args.site_dir, cache=os.environ.get("KBGEN_NO_CACHE") != "1",
-                        renderer=args.renderer)
+    result = build_site(
+        config,
+        strict=args.strict,
+        markdown_only=args.markdown_only,
+        site_dir=args.site_dir,
+        cache=os.environ.get("KBGEN_NO_CACHE") != "1",
+        renderer=args.renderer,
+    )
     if result.tree is None:
-        report = Report("check", tuple(result.blocking), tuple(result.checked.rules),
-                        _source_line(result.checked))
+        report = Report(
+            "check",
+            tuple(result.blocking),
+            tuple(result.checked.rules),
+            _source_line(result.checked),
+        )
         sys.stdout.write(FORMATS["concise"](report))
-        print("kbgen: build stopped: fix the findings above (the previous site is untouched)",
-              file=sys.stderr)
+        print(
+            "kbgen: build stopped: fix the findings above (the previous site is untouched)",
+            file=sys.stderr,
+        )
         return EXIT_FINDINGS
     where = TREE_DIR if args.markdown_only else (args.site_dir or "site")
     print(f"Built {len(result.tree.pages)} pages into {where}.", file=sys.stderr)
@@ -318,23 +423,25 @@ def _export(args: argparse.Namespace) -> int:
     from kbgen.trace.graph import build_trace_graph, graph_document
 
     if (args.what == "oscal") != (args.model is not None):
-        raise KbgenError("export oscal needs a model (component-definition or "
-                         "assessment-results); matrix and graph take none")
+        raise KbgenError(
+            "export oscal needs a model (component-definition or "
+            "assessment-results); matrix and graph take none"
+        )
     config = _with_evidence(open_config(args.vault_dir, args.config), args)
     _vault, trace = compile_project(config, cache=os.environ.get("KBGEN_NO_CACHE") != "1")
     if args.what == "oscal":
         from kbgen.oscal import assessment_results, component_definition
 
-        write = component_definition if args.model == "component-definition" \
-            else assessment_results
+        write = component_definition if args.model == "component-definition" else assessment_results
         text = json.dumps(write(trace), indent=2, ensure_ascii=False) + "\n"
     elif args.what == "graph":
         document = graph_document(build_trace_graph(trace))
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         if args.framework and args.framework not in FRAMEWORKS:
-            raise KbgenError(f"unknown framework {args.framework!r} (known: "
-                             f"{', '.join(FRAMEWORKS)})")
+            raise KbgenError(
+                f"unknown framework {args.framework!r} (known: {', '.join(FRAMEWORKS)})"
+            )
         text = render_matrix(trace, args.format, args.framework)
     _emit(text, args.output)
     return EXIT_OK
@@ -361,10 +468,15 @@ def _find_rule(key: str) -> Rule:
 def rule_markdown(rule: Rule, level: int = 1) -> str:
     """A rule's documentation page, from its single source (the check's docstring)."""
     hashes = "#" * level
-    lines = [f"{hashes} {rule.code} {rule.name}", "",
-             f"{rule.summary}", "",
-             f"Family: {rule.family} · Default severity: {rule.severity} · "
-             f"Fix: {rule.fix_safety} · Command: kbgen {rule.command}", ""]
+    lines = [
+        f"{hashes} {rule.code} {rule.name}",
+        "",
+        f"{rule.summary}",
+        "",
+        f"Family: {rule.family} · Default severity: {rule.severity} · "
+        f"Fix: {rule.fix_safety} · Command: kbgen {rule.command}",
+        "",
+    ]
     for section in REQUIRED_SECTIONS:
         lines += [f"{hashes}# {section}", "", rule.section(section), ""]
     return "\n".join(lines)
@@ -380,10 +492,16 @@ def _rule(args: argparse.Namespace) -> int:
 
 
 def _rule_dict(rule: Rule) -> dict[str, str]:
-    return {"code": rule.code, "name": rule.name, "family": rule.family,
-            "severity": str(rule.severity), "fix": str(rule.fix_safety),
-            "command": rule.command, "summary": rule.summary,
-            **{s: rule.section(s) for s in REQUIRED_SECTIONS}}
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "family": rule.family,
+        "severity": str(rule.severity),
+        "fix": str(rule.fix_safety),
+        "command": rule.command,
+        "summary": rule.summary,
+        **{s: rule.section(s) for s in REQUIRED_SECTIONS},
+    }
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -395,14 +513,17 @@ def _rules(args: argparse.Namespace) -> int:
         print("Generated by `kbgen rules --format markdown` from the rules' own docs.\n")
         print("| Code | Name | Severity | Fix | Summary |\n|---|---|---|---|---|")
         for r in rules:
-            print(f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity} | "
-                  f"{r.fix_safety} | {r.summary} |")
+            print(
+                f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity} | "
+                f"{r.fix_safety} | {r.summary} |"
+            )
         print()
         for r in rules:
             print(rule_markdown(r, level=2))
     else:
         width = max(len(r.name) for r in rules)
         for r in rules:
-            print(f"{r.code}  {r.name:<{width}}  {r.severity!s:<7}  "
-                  f"{r.fix_safety!s:<6}  {r.summary}")
+            print(
+                f"{r.code}  {r.name:<{width}}  {r.severity!s:<7}  {r.fix_safety!s:<6}  {r.summary}"
+            )
     return EXIT_OK

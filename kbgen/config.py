@@ -78,20 +78,29 @@ class Config:
     #: Project-relative module whose option declarations are the canonical values.
     canonical_module: str = "flake/modules/canonical/default.nix"
     #: Control-table column -> header names that mean it (compared ignoring case).
-    columns: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
-        "control": ("Control", "Control ID", "Requirement ID", "Rule", "STIG ID"),
-        "title": ("Title", "Name"),
-        "layer": ("Layer",),
-        "requirement": ("Requirement", "Implementation", "Description"),
-        "options": ("Nix options", "Nix option", "Options", "Implementation options"),
-        "policy": ("Policy / risk", "Policy", "Residual risk", "Policy / residual risk"),
-        "tests": ("Tests", "Test"),
-    })
+    columns: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "control": ("Control", "Control ID", "Requirement ID", "Rule", "STIG ID"),
+            "title": ("Title", "Name"),
+            "layer": ("Layer",),
+            "requirement": ("Requirement", "Implementation", "Description"),
+            "options": ("Nix options", "Nix option", "Options", "Implementation options"),
+            "policy": ("Policy / risk", "Policy", "Residual risk", "Policy / residual risk"),
+            "tests": ("Tests", "Test"),
+        }
+    )
     #: Backticked option paths in notes starting with these must exist in the flake.
     option_prefixes: tuple[str, ...] = ("compliance.",)
     #: First folders of backticked paths that ``stale-file-reference`` checks.
-    file_reference_roots: tuple[str, ...] = ("flake", "kbgen", "vault", "tests", "benchmarks",
-                                             "site-overrides", "docs")
+    file_reference_roots: tuple[str, ...] = (
+        "flake",
+        "kbgen",
+        "vault",
+        "tests",
+        "benchmarks",
+        "site-overrides",
+        "docs",
+    )
 
     @property
     def vault_root(self) -> Path:
@@ -104,8 +113,7 @@ class Config:
     @property
     def nixos_options_path(self) -> Path | None:
         """The configured ``options.json``, or None when upstream options are not checked."""
-        return (self.project_root / self.nixos_options).resolve() if self.nixos_options \
-            else None
+        return (self.project_root / self.nixos_options).resolve() if self.nixos_options else None
 
     @property
     def evidence_root(self) -> Path:
@@ -119,16 +127,27 @@ def _toml_key(name: str) -> str:
     return name.replace("_", "-")
 
 
-_FIELDS = {_toml_key(f.name): f for f in dataclasses.fields(Config)
-           if f.name not in ("project_root", "source")}
+_FIELDS = {
+    _toml_key(f.name): f
+    for f in dataclasses.fields(Config)
+    if f.name not in ("project_root", "source")
+}
 
 
 #: Keys that name a path below the project root, and below the vault.
 PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module", "evidence", "nixos_options")
 #: Path keys whose empty value means "not configured".
 _OPTIONAL_PATHS = ("nixos_options",)
-VAULT_PATHS = ("master_index", "home", "raw_dir", "topics_root", "prd_dir", "policies_dir",
-               "residual_risks", "resolved_settings")
+VAULT_PATHS = (
+    "master_index",
+    "home",
+    "raw_dir",
+    "topics_root",
+    "prd_dir",
+    "policies_dir",
+    "residual_risks",
+    "resolved_settings",
+)
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -145,8 +164,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         where = _TOML_WHERE.search(message)
         if where is None:
             raise ConfigError(f"invalid TOML: {message}", str(path)) from exc
-        raise ConfigError(f"invalid TOML: {message[:where.start()]} (column {where.group(2)})",
-                          str(path), int(where.group(1))) from exc
+        raise ConfigError(
+            f"invalid TOML: {message[: where.start()]} (column {where.group(2)})",
+            str(path),
+            int(where.group(1)),
+        ) from exc
     except (RecursionError, MemoryError) as exc:
         raise ConfigError("invalid TOML: nested too deeply to read", str(path)) from exc
 
@@ -160,8 +182,9 @@ def _kbgen_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"[tool] must be a table, got {type(tool).__name__}", str(path))
     table = tool.get("kbgen")
     if table is not None and not isinstance(table, dict):
-        raise ConfigError(f"[tool.kbgen] must be a table, got {type(table).__name__} "
-                          f"{table!r}", str(path))
+        raise ConfigError(
+            f"[tool.kbgen] must be a table, got {type(table).__name__} {table!r}", str(path)
+        )
     return table
 
 
@@ -188,8 +211,9 @@ def load_config(pyproject: Path | None) -> Config:
     return config_from_table(table, project_root=pyproject.parent.resolve(), source=pyproject)
 
 
-def config_from_table(table: dict[str, Any], *, project_root: Path,
-                      source: Path | None = None) -> Config:
+def config_from_table(
+    table: dict[str, Any], *, project_root: Path, source: Path | None = None
+) -> Config:
     where = str(source) if source else "[tool.kbgen]"
     values: dict[str, Any] = {}
     for key, raw in table.items():
@@ -199,15 +223,15 @@ def config_from_table(table: dict[str, Any], *, project_root: Path,
             raise ConfigError(f"[tool.kbgen] unknown key {key!r} (known: {known})", where)
         values[spec.name] = _coerce(key, raw, spec.type, where)
     if values.get("note_html", "render") not in NOTE_HTML:
-        raise ConfigError(f"[tool.kbgen] note-html must be one of {', '.join(NOTE_HTML)}",
-                          where)
+        raise ConfigError(f"[tool.kbgen] note-html must be one of {', '.join(NOTE_HTML)}", where)
     if "fail_on" in values and values["fail_on"] not in SEVERITIES:
         raise ConfigError(f"[tool.kbgen] fail-on must be one of {', '.join(SEVERITIES)}", where)
     for rule, level in values.get("severity", {}).items():
         if level not in SEVERITIES:
             raise ConfigError(
                 f"[tool.kbgen.severity] {rule} = {level!r}: use one of {', '.join(SEVERITIES)}",
-                where)
+                where,
+            )
     _check_rules(values, where)
     _check_paths(values, where)
     return Config(project_root=project_root, source=source, **values)
@@ -220,15 +244,21 @@ def _check_rules(values: dict[str, Any], where: str) -> None:
     names = {r.name for r in REGISTRY.values()}
     for key in values.get("severity", {}):
         if key not in REGISTRY and key not in names:
-            raise ConfigError(f"[tool.kbgen.severity] unknown rule {key!r} (a code such as "
-                              "KB101 or a name such as broken-wikilink; see 'kbgen rules')",
-                              where)
+            raise ConfigError(
+                f"[tool.kbgen.severity] unknown rule {key!r} (a code such as "
+                "KB101 or a name such as broken-wikilink; see 'kbgen rules')",
+                where,
+            )
     for glob, selectors in values.get("per_path_ignores", {}).items():
         for selector in selectors:
-            if not selector or not any(selector == r.name or r.code.startswith(selector.upper())
-                                       for r in REGISTRY.values()):
-                raise ConfigError(f"[tool.kbgen.per-path-ignores] {glob!r}: unknown rule "
-                                  f"{selector!r} (see 'kbgen rules')", where)
+            if not selector or not any(
+                selector == r.name or r.code.startswith(selector.upper()) for r in REGISTRY.values()
+            ):
+                raise ConfigError(
+                    f"[tool.kbgen.per-path-ignores] {glob!r}: unknown rule "
+                    f"{selector!r} (see 'kbgen rules')",
+                    where,
+                )
 
 
 def _check_paths(values: dict[str, Any], where: str) -> None:
@@ -242,10 +272,14 @@ def _check_paths(values: dict[str, Any], where: str) -> None:
             _check_relative(_toml_key(name), value, "project root", where)
     if "index_name" in values:
         index = values["index_name"]
-        if not index.strip() or "/" in index or "\\" in index or index in (".", "..") or \
-                any(ord(c) < 32 for c in index):
-            raise ConfigError(f"[tool.kbgen] index-name must be a file name, got {index!r}",
-                              where)
+        if (
+            not index.strip()
+            or "/" in index
+            or "\\" in index
+            or index in (".", "..")
+            or any(ord(c) < 32 for c in index)
+        ):
+            raise ConfigError(f"[tool.kbgen] index-name must be a file name, got {index!r}", where)
 
 
 def check_resolved_roots(config: Config, keys: tuple[str, ...] = PROJECT_PATHS) -> None:
@@ -256,18 +290,26 @@ def check_resolved_roots(config: Config, keys: tuple[str, ...] = PROJECT_PATHS) 
         try:
             real = (root / value).resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop
-            raise ConfigError(f"[tool.kbgen] {_toml_key(name)} = {value!r}: cannot resolve: "
-                              f"{exc}", str(config.source or root)) from exc
+            raise ConfigError(
+                f"[tool.kbgen] {_toml_key(name)} = {value!r}: cannot resolve: {exc}",
+                str(config.source or root),
+            ) from exc
         if not real.is_relative_to(root):
-            raise ConfigError(f"[tool.kbgen] {_toml_key(name)} = {value!r} resolves to {real}, "
-                              "outside the project (a symlink?); kbgen reads and writes only "
-                              "inside the project", str(config.source or root))
+            raise ConfigError(
+                f"[tool.kbgen] {_toml_key(name)} = {value!r} resolves to {real}, "
+                "outside the project (a symlink?); kbgen reads and writes only "
+                "inside the project",
+                str(config.source or root),
+            )
 
 
 def _check_relative(key: str, value: str, root: str, where: str) -> None:
     def fail(why: str) -> ConfigError:
-        return ConfigError(f"[tool.kbgen] {key} = {value!r}: {why}; it must be a path relative "
-                           f"to the {root} that stays inside it", where)
+        return ConfigError(
+            f"[tool.kbgen] {key} = {value!r}: {why}; it must be a path relative "
+            f"to the {root} that stays inside it",
+            where,
+        )
 
     if not value.strip():
         raise fail("empty")

@@ -21,8 +21,9 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
         mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = None
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbgen-tmp",
-                                         dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".kbgen-tmp", dir=path.parent
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

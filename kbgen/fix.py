@@ -33,14 +33,20 @@ class FixResult:
         for path in sorted(self.changed):
             old, new = self.changed[path]
             shown = display.get(path, path)
-            chunks.extend(difflib.unified_diff(old.splitlines(keepends=True),
-                                               new.splitlines(keepends=True),
-                                               f"a/{shown}", f"b/{shown}"))
+            chunks.extend(
+                difflib.unified_diff(
+                    old.splitlines(keepends=True),
+                    new.splitlines(keepends=True),
+                    f"a/{shown}",
+                    f"b/{shown}",
+                )
+            )
         return "".join(chunks)
 
 
-def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
-               unsafe: bool) -> FixResult:
+def plan_fixes(
+    findings: list[Finding], root: Path, digests: dict[str, str], *, unsafe: bool
+) -> FixResult:
     """Compute the new content of every file the fixes touch (nothing is written)."""
     result = FixResult()
     by_file: dict[str, list[tuple[Finding, Edit]]] = defaultdict(list)
@@ -57,7 +63,7 @@ def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
     #: Real file -> the vault path that edits it (two symlinks to one file: one writer).
     writers: dict[Path, str] = {}
     for path, items in sorted(by_file.items()):
-        target = (root / path)
+        target = root / path
         try:
             resolved = _writable(target, real_root)
             data = resolved.read_bytes()
@@ -67,8 +73,12 @@ def plan_fixes(findings: list[Finding], root: Path, digests: dict[str, str], *,
             continue
         if resolved in writers:
             for finding, _ in items:
-                result.skipped.append((finding, f"{path} is the same file as "
-                                                f"{writers[resolved]}; the next run fixes it"))
+                result.skipped.append(
+                    (
+                        finding,
+                        f"{path} is the same file as {writers[resolved]}; the next run fixes it",
+                    )
+                )
             continue
         writers[resolved] = path
         if digests.get(path) and hashlib.sha256(data).hexdigest() != digests[path]:
@@ -91,8 +101,7 @@ def _writable(target: Path, real_root: Path) -> Path:
     (and written through) only when its real target is a file inside the vault."""
     resolved = target.resolve(strict=True)
     if not resolved.is_relative_to(real_root):
-        raise PermissionError(f"it is a symlink to {resolved}, outside the vault; "
-                              "not followed")
+        raise PermissionError(f"it is a symlink to {resolved}, outside the vault; not followed")
     if not resolved.is_file():
         raise PermissionError("not a regular file")
     return resolved
@@ -113,15 +122,21 @@ def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Find
     taken: list[tuple[int, int, int]] = []
     # Bottom-up, right-to-left, so earlier positions stay valid.
     # Insertions at one place are applied last first, so they read in the order given.
-    ordered = sorted(enumerate(items), key=lambda ife: (ife[1][1].line, ife[1][1].start_column,
-                                                        ife[0]), reverse=True)
+    ordered = sorted(
+        enumerate(items),
+        key=lambda ife: (ife[1][1].line, ife[1][1].start_column, ife[0]),
+        reverse=True,
+    )
     for finding, edit in (item for _, item in ordered):
         insert = edit.start_column == edit.end_column
         if insert and (edit.line, edit.text) in seen_inserts:
             applied.append(finding)  # the same line is being added twice: once is enough
             continue
-        if any(line == edit.line and not (edit.end_column <= start or edit.start_column >= end)
-               for line, start, end in taken if not insert):
+        if any(
+            line == edit.line and not (edit.end_column <= start or edit.start_column >= end)
+            for line, start, end in taken
+            if not insert
+        ):
             continue  # overlaps an edit already applied; the next run will pick it up
         index = edit.line - 1
         replacement = edit.text.replace("\n", newline)
@@ -131,9 +146,10 @@ def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Find
             lines.append(replacement)
         else:
             body = lines[index].rstrip("\r\n")
-            ending = lines[index][len(body):]
-            lines[index] = (body[:edit.start_column - 1] + replacement +
-                            body[edit.end_column - 1:] + ending)
+            ending = lines[index][len(body) :]
+            lines[index] = (
+                body[: edit.start_column - 1] + replacement + body[edit.end_column - 1 :] + ending
+            )
         if insert:
             seen_inserts.add((edit.line, edit.text))
         else:
@@ -146,8 +162,9 @@ def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename it over the original,
     keeping the original's permission bits."""
     mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbgen-tmp",
-                                         dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".kbgen-tmp", dir=path.parent
+    )
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)

@@ -26,8 +26,9 @@ from kbgen.vault.compile import link_vault, load_notes
 from kbgen.vault.model import Vault
 
 
-def open_config(vault_arg: str | None = None, config_arg: str | None = None,
-                isolated: bool = False) -> Config:
+def open_config(
+    vault_arg: str | None = None, config_arg: str | None = None, isolated: bool = False
+) -> Config:
     """Configuration for a run.
 
     ``vault_arg`` (a folder given on the command line) replaces the configured vault.
@@ -59,8 +60,9 @@ def open_config(vault_arg: str | None = None, config_arg: str | None = None,
             root = vault_path.parent
         config = config.with_overrides(vault=Path(os.path.relpath(vault_path, root)).as_posix())
     # A vault named on the command line may live anywhere; configured paths may not.
-    check_resolved_roots(config, tuple(k for k in PROJECT_PATHS
-                                       if not (k == "vault" and vault_path is not None)))
+    check_resolved_roots(
+        config, tuple(k for k in PROJECT_PATHS if not (k == "vault" and vault_path is not None))
+    )
     return config
 
 
@@ -74,9 +76,15 @@ class Run:
     findings: list[Finding]
 
 
-def compile_project(config: Config, *, jobs: int | None = None, cache: bool = True,
-                    flake: bool = True, cross_check: bool = False,
-                    memo: BuildCache | None = None) -> tuple[Vault, TraceModel]:
+def compile_project(
+    config: Config,
+    *,
+    jobs: int | None = None,
+    cache: bool = True,
+    flake: bool = True,
+    cross_check: bool = False,
+    memo: BuildCache | None = None,
+) -> tuple[Vault, TraceModel]:
     """Load, parse, find controls and registers, resolve links, index the flake.
 
     Controls and register rows are link targets, so they are extracted from the parsed
@@ -85,8 +93,12 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
     loaded = load_notes(config, jobs=jobs, cache=cache, memo=memo)
     controls = extract_controls(loaded.notes, config)
     risks = extract_risks(loaded.notes.get(config.residual_risks), config.residual_risks)
-    vault = link_vault(config, loaded, [*control_targets(controls), *risk_targets(risks)],
-                       prefix_nouns=dict.fromkeys(FRAMEWORKS, "control"))
+    vault = link_vault(
+        config,
+        loaded,
+        [*control_targets(controls), *risk_targets(risks)],
+        prefix_nouns=dict.fromkeys(FRAMEWORKS, "control"),
+    )
     flake_index = FlakeIndex(files=())
     errors: tuple = ()
     if flake and config.flake_root.exists():
@@ -98,29 +110,47 @@ def compile_project(config: Config, *, jobs: int | None = None, cache: bool = Tr
     evidence = load_evidence(config) if flake else NO_EVIDENCE
     options_file = config.nixos_options_path if flake else None
     upstream = load_upstream(options_file, config.nixos_options) if options_file else None
-    trace = TraceModel(config, vault, controls, risks, settings, flake_index, evidence, errors,
-                       upstream)
+    trace = TraceModel(
+        config, vault, controls, risks, settings, flake_index, evidence, errors, upstream
+    )
     return vault, trace
 
 
-def run(config: Config, *, commands: tuple[str, ...], select: tuple[str, ...] = (),
-        ignore: tuple[str, ...] = (), jobs: int | None = None, cache: bool = True,
-        cross_check: bool = False, memo: BuildCache | None = None) -> Run:
+def run(
+    config: Config,
+    *,
+    commands: tuple[str, ...],
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    jobs: int | None = None,
+    cache: bool = True,
+    cross_check: bool = False,
+    memo: BuildCache | None = None,
+) -> Run:
     """Compile the project and run the rules of ``commands`` (audit, trace or both).
 
     ``memo`` is the :class:`BuildCache` of a long-lived process (``kbgen serve``)."""
     rules = select_rules(config, commands=commands, select=select, ignore=ignore)
     needs_flake = "trace" in commands
-    vault, trace = compile_project(config, jobs=jobs, cache=cache, flake=needs_flake,
-                                   cross_check=cross_check and needs_flake, memo=memo)
-    ctx = Context(vault=vault, config=config, files=ProjectFiles(config.project_root),
-                  trace=trace)
+    vault, trace = compile_project(
+        config,
+        jobs=jobs,
+        cache=cache,
+        flake=needs_flake,
+        cross_check=cross_check and needs_flake,
+        memo=memo,
+    )
+    ctx = Context(vault=vault, config=config, files=ProjectFiles(config.project_root), trace=trace)
     return Run(vault, trace, rules, run_rules(ctx, rules))
 
 
-def audit(config: Config, *, select: tuple[str, ...] = (),
-          ignore: tuple[str, ...] = (), jobs: int | None = None,
-          cache: bool = True) -> Run:
+def audit(
+    config: Config,
+    *,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    jobs: int | None = None,
+    cache: bool = True,
+) -> Run:
     """Compile the vault and run the selected audit rules over it."""
-    return run(config, commands=("audit",), select=select, ignore=ignore, jobs=jobs,
-               cache=cache)
+    return run(config, commands=("audit",), select=select, ignore=ignore, jobs=jobs, cache=cache)

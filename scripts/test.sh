@@ -35,6 +35,7 @@ fi
 if [ "${CI:-}" = "true" ]; then export KBGEN_REQUIRE_ALL=1; fi
 
 .venv/bin/ruff check kbgen tests benchmarks
+.venv/bin/ruff format --check kbgen tests benchmarks
 # The gate on the bundled vault and flake, exactly as CI users run it (Nix's own parser
 # included), before the tests so that pytest's summary is the last line.
 .venv/bin/kbgen check

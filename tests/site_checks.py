@@ -10,8 +10,21 @@ from urllib.parse import unquote, urlsplit
 
 #: Elements whose text is code: ``[[`` and ``{{`` there are what the author wrote.
 _CODE = {"code", "pre", "script", "style", "textarea", "kbd", "samp"}
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-         "source", "track", "wbr"}
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 @dataclass
@@ -52,7 +65,7 @@ class SiteProblems:
 
 def _excerpt(text: str, marker: str) -> str:
     at = text.find(marker)
-    return " ".join(text[max(0, at - 40):at + 60].split())
+    return " ".join(text[max(0, at - 40) : at + 60].split())
 
 
 def check_site(site: Path) -> SiteProblems:

@@ -24,8 +24,7 @@ MAX_FUNCTION_LINES = 80
 #: Stages in the order data flows through them; a module may import only from its own
 #: stage or an earlier one (the shared foundation modules come first).
 STAGES = (
-    ("kbgen", "kbgen.errors", "kbgen.config", "kbgen.fileio", "kbgen.names",
-     "kbgen.build_cache"),
+    ("kbgen", "kbgen.errors", "kbgen.config", "kbgen.fileio", "kbgen.names", "kbgen.build_cache"),
     ("kbgen.vault",),
     ("kbgen.nix",),
     ("kbgen.evidence",),
@@ -53,19 +52,22 @@ MODULES = _modules()
 def _top_level_imports(name: str, tree: ast.Module) -> set[str]:
     """Modules of kbgen that ``name`` imports when it is imported."""
     imported: set[str] = set()
-    package = name if (PACKAGE.parent / name.replace(".", "/") / "__init__.py").exists() \
+    package = (
+        name
+        if (PACKAGE.parent / name.replace(".", "/") / "__init__.py").exists()
         else name.rpartition(".")[0]
+    )
     for node in tree.body:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             continue
-        for child in ([node] if not isinstance(node, ast.If | ast.Try) else ast.walk(node)):
+        for child in [node] if not isinstance(node, ast.If | ast.Try) else ast.walk(node):
             if isinstance(child, ast.Import):
                 imported.update(a.name for a in child.names)
             elif isinstance(child, ast.ImportFrom):
                 base = child.module or ""
                 if child.level:
                     anchor = package.split(".")
-                    anchor = anchor[:len(anchor) - child.level + 1]
+                    anchor = anchor[: len(anchor) - child.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
                 imported.add(base)
                 imported.update(f"{base}.{a.name}" for a in child.names)
@@ -93,8 +95,9 @@ def _stage(name: str) -> int:
 
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_imports_flow_one_way(name):
-    late = [other for other in _top_level_imports(name, MODULES[name])
-            if _stage(other) > _stage(name)]
+    late = [
+        other for other in _top_level_imports(name, MODULES[name]) if _stage(other) > _stage(name)
+    ]
     assert not late, f"{name} imports a later stage: {late}"
 
 
@@ -115,16 +118,28 @@ _MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "OrderedDict", "deque", 
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_level_mutable_state(name):
     for node in MODULES[name].body:
-        targets = node.targets if isinstance(node, ast.Assign) else \
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign) and node.value
+            else []
+        )
         value = getattr(node, "value", None)
-        mutable = isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp |
-                             ast.ListComp | ast.SetComp) or (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
-            value.func.id in _MUTABLE_CALLS)
+        mutable = isinstance(
+            value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp
+        ) or (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in _MUTABLE_CALLS
+        )
         for target in targets:
-            if mutable and isinstance(target, ast.Name) and not target.id.isupper() and \
-                    target.id != "__all__":
+            if (
+                mutable
+                and isinstance(target, ast.Name)
+                and not target.id.isupper()
+                and target.id != "__all__"
+            ):
                 pytest.fail(f"{name}:{node.lineno}: module-level mutable {target.id!r}")
 
 

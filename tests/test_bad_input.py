@@ -49,15 +49,21 @@ def test_too_large_note_is_reported(tmp_path, kbgen, monkeypatch):
     monkeypatch.setattr(vault_files, "MAX_NOTE_BYTES", 1024)
     monkeypatch.chdir(tmp_path)
     _code, out, _ = kbgen("audit", "--isolated", "--select", "KB001", "vault")
-    assert findings(out) == ["vault/big.md:1:1: KB001 note is 0 MiB, over the 0 MiB limit; "
-                             "not parsed"]
+    assert findings(out) == [
+        "vault/big.md:1:1: KB001 note is 0 MiB, over the 0 MiB limit; not parsed"
+    ]
 
 
 def test_ten_megabyte_note_is_audited(tmp_path, kbgen, monkeypatch):
     paragraph = "Words and a link to [[target]] in a long note. " + "Filler text. " * 150 + "\n\n"
     body = paragraph * (10 * 2**20 // len(paragraph))
-    write_files(tmp_path, {"vault/big.md": "---\ntitle: Big\n---\n" + body + "[[missing]]\n",
-                           "vault/target.md": "[[big]]\n"})
+    write_files(
+        tmp_path,
+        {
+            "vault/big.md": "---\ntitle: Big\n---\n" + body + "[[missing]]\n",
+            "vault/target.md": "[[big]]\n",
+        },
+    )
     monkeypatch.chdir(tmp_path)
     code, out, _ = kbgen("audit", "--isolated", "--select", "KB101", "vault")
     lines = findings(out)
@@ -66,8 +72,7 @@ def test_ten_megabyte_note_is_audited(tmp_path, kbgen, monkeypatch):
 
 
 @pytest.mark.parametrize("marker", ["- ", "> ", "1. ", "* > "])
-def test_ten_thousand_deep_nesting_neither_crashes_nor_hangs(tmp_path, kbgen, monkeypatch,
-                                                             marker):
+def test_ten_thousand_deep_nesting_neither_crashes_nor_hangs(tmp_path, kbgen, monkeypatch, marker):
     # "- - - - ... text" nests 10,000 lists on one line (the same for quotes).
     deep = marker * 10_000 + "[[deep-link]]\n"
     write_files(tmp_path, {"vault/deep.md": deep + "\nafter [[missing]]\n"})
@@ -76,19 +81,26 @@ def test_ten_thousand_deep_nesting_neither_crashes_nor_hangs(tmp_path, kbgen, mo
     code, out, err = kbgen("audit", "--isolated", "--select", "KB101,KB005", "vault")
     assert time.monotonic() - start < 20
     assert code == 1 and "Traceback" not in err
-    emphasis = ["vault/deep.md:1:1: KB005 10000 emphasis markers on one line (at most 256): "
-                "the renderer nests them and fails"] if "*" in marker else []
+    emphasis = (
+        [
+            "vault/deep.md:1:1: KB005 10000 emphasis markers on one line (at most 256): "
+            "the renderer nests them and fails"
+        ]
+        if "*" in marker
+        else []
+    )
     assert findings(out) == [
         "vault/deep.md:1:1: KB005 lists or quotes nested deeper than 40 levels; the rest of "
         "this line is not parsed",
         *emphasis,
-        "vault/deep.md:3:7: KB101 broken link [[missing]]: no note named 'missing'"]
+        "vault/deep.md:3:7: KB101 broken link [[missing]]: no note named 'missing'",
+    ]
 
 
 def test_yaml_alias_bomb_neither_hangs_nor_exhausts_memory(tmp_path, kbgen, monkeypatch):
     levels = ["a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
     for i in range(1, 12):
-        levels.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]")
+        levels.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     bomb = "---\n" + "\n".join(levels) + "\n---\n\n# Bomb\n"
     write_files(tmp_path, {"vault/bomb.md": bomb})
     monkeypatch.chdir(tmp_path)
@@ -112,8 +124,13 @@ def test_malformed_yaml_points_at_the_line(tmp_path, kbgen, monkeypatch):
 
 
 def test_links_climbing_out_are_never_opened(tmp_path, kbgen, monkeypatch):
-    write_files(tmp_path, {"secret.md": "# Secret heading\n",
-                           "vault/a.md": "[[../secret#Secret heading]] [[../../../etc/passwd]]\n"})
+    write_files(
+        tmp_path,
+        {
+            "secret.md": "# Secret heading\n",
+            "vault/a.md": "[[../secret#Secret heading]] [[../../../etc/passwd]]\n",
+        },
+    )
     monkeypatch.chdir(tmp_path)
     _, out, _ = kbgen("audit", "--isolated", "--select", "KB1", "vault")
     assert findings(out) == [
@@ -138,4 +155,5 @@ def test_file_reference_never_reads_outside_the_project(tmp_path, kbgen, monkeyp
     monkeypatch.chdir(project)
     _, out, _ = kbgen("audit", "--isolated", "--select", "KB401", "vault")
     assert findings(out) == [
-        "vault/a.md:1:27: KB401 `flake/link.nix:1` names a file that does not exist"]
+        "vault/a.md:1:27: KB401 `flake/link.nix:1` names a file that does not exist"
+    ]

@@ -27,20 +27,35 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    need(Path(CHROMIUM).exists(), "Debian's chromium is not installed (scripts/test.sh "
-                                  "installs it)")
+    need(
+        Path(CHROMIUM).exists(), "Debian's chromium is not installed (scripts/test.sh installs it)"
+    )
     pytest.importorskip("playwright.sync_api")
     root = make_site_project(tmp_path_factory.mktemp("browser") / "project")
     env = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
-    subprocess.run([sys.executable, "-m", "kbgen", "build", "--strict"], cwd=root, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--strict"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     handler = functools.partial(_QuietHandler, directory=str(root / "site"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -68,8 +83,8 @@ def browser(served):
 def page(browser, served):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.requests = []        # every URL the page asked for
-    page.errors = []          # console errors and uncaught exceptions
+    page.requests = []  # every URL the page asked for
+    page.errors = []  # console errors and uncaught exceptions
     page.on("request", lambda request: page.requests.append(request.url))
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -127,7 +142,7 @@ def test_search_finds_a_control_by_id(page, served):
     page.goto(served)
     page.wait_for_load_state("networkidle")
     page.click(".md-search__input")
-    page.keyboard.type("AC-17", delay=30)   # the search listens to key events
+    page.keyboard.type("AC-17", delay=30)  # the search listens to key events
     page.wait_for_selector(".md-search-result__item", timeout=15_000)
     first = page.inner_text(".md-search-result__item >> nth=0")
     assert "AC-17 Remote access" in first
@@ -156,9 +171,14 @@ def bundled_site(browser):
     """The bundled vault and flake, built the way the README builds them."""
     env = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
     out = REPO / "test-artifacts" / "bundled-site"
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--strict", "--site-dir",
-                             str(out)], cwd=REPO, env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     handler = functools.partial(_QuietHandler, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -167,11 +187,18 @@ def bundled_site(browser):
     server.shutdown()
 
 
-@pytest.mark.parametrize("path", ["index.html", "kb/dashboard.html",
-                                  "kb/frameworks/nist-800-53.html",
-                                  "kb/controls/nist-800-53/ac/ac-17.html",
-                                  "registers/residual-risks.html", "prd/master-prd.html",
-                                  "kb/graph.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "index.html",
+        "kb/dashboard.html",
+        "kb/frameworks/nist-800-53.html",
+        "kb/controls/nist-800-53/ac/ac-17.html",
+        "registers/residual-risks.html",
+        "prd/master-prd.html",
+        "kb/graph.html",
+    ],
+)
 def test_bundled_site_pages_load_cleanly(browser, bundled_site, path):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

@@ -26,9 +26,18 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"
 SITE = REPO / "test-artifacts" / "bundled-site-pages"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -72,11 +81,18 @@ def bundled():
     need(Path(CHROMIUM).exists(), "Debian's chromium is not installed (scripts/test.sh)")
     pytest.importorskip("playwright.sync_api")
     env = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--site-dir", str(SITE)],
-                            cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--site-dir", str(SITE)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", page_types(SITE)
     server.shutdown()
@@ -111,9 +127,27 @@ def assert_clean(page) -> None:
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
-@pytest.mark.parametrize("kind", ["home", "wiki", "prd", "register", "matrix", "control",
-                                  "option", "test", "source", "settings", "dashboard",
-                                  "status", "findings", "graph", "tag", "risk"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "home",
+        "wiki",
+        "prd",
+        "register",
+        "matrix",
+        "control",
+        "option",
+        "test",
+        "source",
+        "settings",
+        "dashboard",
+        "status",
+        "findings",
+        "graph",
+        "tag",
+        "risk",
+    ],
+)
 def test_page_type(browser, bundled, kind, size):
     served, pages = bundled
     context, page = open_page(browser, served + pages[kind], size)
@@ -168,8 +202,7 @@ def test_filtering_a_matrix_by_status(browser, bundled):
     assert all(t == "accepted-risk" for t in visible.locator("td:nth-child(4)").all_inner_texts())
     page.click("article table th:nth-child(1)")
     page.click("article table th:nth-child(1)")
-    assert page.locator("article table th:nth-child(1)").get_attribute(
-        "aria-sort") == "descending"
+    assert page.locator("article table th:nth-child(1)").get_attribute("aria-sort") == "descending"
     assert_clean(page)
     context.close()
 
@@ -179,15 +212,15 @@ def test_register_rows_are_cards_that_link_to_risk_pages(browser, bundled):
     context, page = open_page(browser, served + pages["register"])
     cell = page.locator(".kb-register tbody td").nth(2)
     assert cell.get_attribute("data-label") == "Source"
-    assert page.locator(".kb-register thead").evaluate("e => getComputedStyle(e).display") \
-        == "none"
+    assert page.locator(".kb-register thead").evaluate("e => getComputedStyle(e).display") == "none"
     page.click(".kb-register a:text-is('RR-11')")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("kb/risks/rr-11.html")
     # Accepted risks with their controls: the risk page lists the controls it accepts.
     assert page.locator("article h2:text('Controls whose risk it accepts')").count() == 1
-    assert page.locator("article a[href*='kb/controls'], article a[href*='../controls']"
-                        ).count() >= 1
+    assert (
+        page.locator("article a[href*='kb/controls'], article a[href*='../controls']").count() >= 1
+    )
     context.close()
 
 
@@ -203,17 +236,18 @@ def test_pci_836_from_home_in_three_clicks(browser, bundled):
     page.wait_for_load_state("networkidle")
     text = page.inner_text("article")
     assert "8.3.6" in text and page.locator("article .kb-badge").count() >= 1
-    assert page.locator("article a[href*='options']").count() >= 1     # the option
-    assert page.locator("article a[href*='tests']").count() >= 1       # the test
-    assert " = " in text or "set in" in text                            # its value
+    assert page.locator("article a[href*='options']").count() >= 1  # the option
+    assert page.locator("article a[href*='tests']").count() >= 1  # the test
+    assert " = " in text or "set in" in text  # its value
     context.close()
 
 
 def test_untested_controls_reachable_from_the_dashboard(browser, bundled):
     served, pages = bundled
     context, page = open_page(browser, served + pages["dashboard"])
-    page.click("article a[href*='status/']:has-text('implemented'), "
-               "article a[href*='status/implemented']")
+    page.click(
+        "article a[href*='status/']:has-text('implemented'), article a[href*='status/implemented']"
+    )
     page.wait_for_load_state("networkidle")
     assert "implemented" in page.inner_text("article h1")
     context.close()
@@ -233,18 +267,21 @@ def test_graph_has_a_legend_filters_and_the_trace_chain(browser, bundled):
     context.close()
     context, page = open_page(browser, served + pages["control"])
     page.wait_for_selector(".kb-graph-local svg circle")
-    kinds = set(page.eval_on_selector_all(".kb-graph-local circle",
-                                          "cs => cs.map(c => c.classList[0])"))
+    kinds = set(
+        page.eval_on_selector_all(".kb-graph-local circle", "cs => cs.map(c => c.classList[0])")
+    )
     assert {"control", "option", "test"} <= kinds
     context.close()
 
 
 def test_search_box_ranks_exact_ids_first(browser, bundled):
     served, _ = bundled
-    for query, expected in (("RR-11", "RR-11"), ("AC-17", "AC-17 "),
-                            ("PasswordAuthentication",
-                             "services.openssh.settings.PasswordAuthentication"),
-                            ("minLength", "compliance.canonical.password.minLength")):
+    for query, expected in (
+        ("RR-11", "RR-11"),
+        ("AC-17", "AC-17 "),
+        ("PasswordAuthentication", "services.openssh.settings.PasswordAuthentication"),
+        ("minLength", "compliance.canonical.password.minLength"),
+    ):
         assert first_result(browser, served, query).startswith(expected), query
 
 
@@ -252,9 +289,12 @@ def first_result(browser, served: str, query: str) -> str:
     context, page = open_page(browser, served)
     page.click(".md-search__input")
     page.keyboard.type(query, delay=20)
-    page.wait_for_function("document.querySelector('.md-search-result__meta') && "
-                           "/matching/.test(document.querySelector("
-                           "'.md-search-result__meta').textContent)", timeout=20_000)
+    page.wait_for_function(
+        "document.querySelector('.md-search-result__meta') && "
+        "/matching/.test(document.querySelector("
+        "'.md-search-result__meta').textContent)",
+        timeout=20_000,
+    )
     page.wait_for_timeout(300)
     first = page.inner_text(".md-search-result__item >> nth=0 >> h1")
     context.close()
@@ -265,8 +305,9 @@ def test_print_gives_a_clean_pdf_of_a_matrix(browser, bundled, tmp_path):
     served, pages = bundled
     context, page = open_page(browser, served + pages["matrix"])
     page.emulate_media(media="print")
-    assert page.locator(".md-sidebar--primary").evaluate(
-        "e => getComputedStyle(e).display") == "none"
+    assert (
+        page.locator(".md-sidebar--primary").evaluate("e => getComputedStyle(e).display") == "none"
+    )
     assert page.locator(".md-search").evaluate("e => getComputedStyle(e).display") == "none"
     pdf = ARTIFACTS / "print-matrix.pdf"
     page.pdf(path=str(pdf), format="A4", print_background=True)

@@ -15,13 +15,19 @@ REPO = Path(__file__).parent.parent
 
 @pytest.fixture(scope="module")
 def bundled():
-    return run(open_config(str(REPO / "vault"), str(REPO / "pyproject.toml")),
-               commands=("audit", "trace"), cache=False)
+    return run(
+        open_config(str(REPO / "vault"), str(REPO / "pyproject.toml")),
+        commands=("audit", "trace"),
+        cache=False,
+    )
 
 
 def test_check_reports_no_error_or_warning(bundled):
-    blocking = [f"{f.path}:{f.line}: {f.code} {f.message}" for f in bundled.findings
-                if f.severity >= Severity.WARNING]
+    blocking = [
+        f"{f.path}:{f.line}: {f.code} {f.message}"
+        for f in bundled.findings
+        if f.severity >= Severity.WARNING
+    ]
     assert blocking == []
 
 
@@ -45,8 +51,11 @@ def test_every_note_is_within_three_clicks_of_the_home_page(bundled):
 
 def test_the_knowledge_base_has_its_promised_shape(bundled):
     vault, trace = bundled.vault, bundled.trace
-    articles = [n for p, n in vault.notes.items()
-                if p.startswith("wiki/") and not p.endswith(("_index.md", "_master-index.md"))]
+    articles = [
+        n
+        for p, n in vault.notes.items()
+        if p.startswith("wiki/") and not p.endswith(("_index.md", "_master-index.md"))
+    ]
     assert len(articles) >= 40
     for note in articles:
         assert note.headings and note.headings[-1].text == "Key Takeaways", note.path
@@ -54,8 +63,17 @@ def test_the_knowledge_base_has_its_promised_shape(bundled):
     policies = [p for p in vault.notes if p.startswith("policies/") and "_index" not in p]
     assert len(policies) >= 10
     assert {p.framework for p in trace.controls.prds} >= {
-        "nist-800-53", "disa-stig", "pci-dss", "hipaa", "hitrust", "owasp-llm", "nist-ai-rmf",
-        "eu-ai-act", "iso-42001", "mitre-atlas"}
+        "nist-800-53",
+        "disa-stig",
+        "pci-dss",
+        "hipaa",
+        "hitrust",
+        "owasp-llm",
+        "nist-ai-rmf",
+        "eu-ai-act",
+        "iso-42001",
+        "mitre-atlas",
+    }
 
 
 def test_every_flake_file_parses_with_tree_sitter_and_with_nix(bundled):

@@ -21,15 +21,20 @@ def test_version(kbgen):
 
 def test_python_dash_m_and_help_for_every_command():
     for args in ([], ["audit"], ["rule"], ["rules"]):
-        result = subprocess.run([sys.executable, "-m", "kbgen", *args, "--help"],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "kbgen", *args, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert "usage: kbgen" in result.stdout
 
 
 def test_version_via_module():
-    result = subprocess.run([sys.executable, "-m", "kbgen", "--version"], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "--version"], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == f"kbgen {__version__}"
 
 
@@ -77,5 +82,6 @@ def test_generated_rule_reference_is_up_to_date(kbgen):
 
     reference = Path(__file__).parent.parent / "docs" / "rules.md"
     _, markdown, _ = kbgen("rules", "--format", "markdown")
-    assert reference.read_text(encoding="utf-8") == markdown, \
+    assert reference.read_text(encoding="utf-8") == markdown, (
         "docs/rules.md is stale: run 'kbgen rules --format markdown > docs/rules.md'"
+    )

@@ -8,9 +8,11 @@ from kbgen.config import config_from_table
 from kbgen.errors import ConfigError
 from tests.helpers import note, write_files
 
-BROKEN = {"vault/wiki/t/a.md": note("A", "[[missing]]\n\n## Key Takeaways"),
-          "vault/wiki/t/_index.md": note("T", "- [[a]] — a"),
-          "vault/wiki/_master-index.md": note("Master", "- [[t/]] — t")}
+BROKEN = {
+    "vault/wiki/t/a.md": note("A", "[[missing]]\n\n## Key Takeaways"),
+    "vault/wiki/t/_index.md": note("T", "- [[a]] — a"),
+    "vault/wiki/_master-index.md": note("Master", "- [[t/]] — t"),
+}
 
 
 def project(tmp_path, table: str):
@@ -33,8 +35,14 @@ def test_bad_severity_is_an_error(tmp_path):
 
 
 def test_configured_vault_is_used_from_a_sub_folder(tmp_path, kbgen, monkeypatch):
-    write_files(tmp_path, {"pyproject.toml": '[tool.kbgen]\nvault = "notes"\n',
-                           "notes/a.md": "[[missing]]\n", "other/x.txt": ""})
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.kbgen]\nvault = "notes"\n',
+            "notes/a.md": "[[missing]]\n",
+            "other/x.txt": "",
+        },
+    )
     monkeypatch.chdir(tmp_path / "other")
     code, out, _ = kbgen("audit", "--select", "KB101")
     assert code == 1 and out.startswith("notes/a.md:1:1: KB101")
@@ -71,29 +79,43 @@ def test_exit_zero(tmp_path, kbgen, monkeypatch):
 
 
 def test_required_sections_per_folder(tmp_path, kbgen, monkeypatch):
-    write_files(tmp_path, {
-        "pyproject.toml": '[tool.kbgen.required-sections]\n"policies/**" = ["Purpose", "Scope"]\n',
-        "vault/policies/p.md": note("P", "## Purpose\n\nWhy."),
-    })
+    write_files(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.kbgen.required-sections]\n"policies/**" = ["Purpose", "Scope"]\n'
+            ),
+            "vault/policies/p.md": note("P", "## Purpose\n\nWhy."),
+        },
+    )
     monkeypatch.chdir(tmp_path)
     _, out, _ = kbgen("audit", "--select", "KB204")
-    assert out.splitlines()[0] == "vault/policies/p.md:7:1: KB204 missing required section " \
-                                  "'## Scope'"
+    assert (
+        out.splitlines()[0] == "vault/policies/p.md:7:1: KB204 missing required section '## Scope'"
+    )
 
 
 def test_suppression_on_its_own_line_covers_the_next_block_only(tmp_path, kbgen, monkeypatch):
-    write_files(tmp_path, {"vault/a.md": "<!-- kbgen-ignore KB101: written next week -->\n"
-                                         "[[later]] and\n[[also-later]]\n\n[[missing]]\n"
-                                         "text <!-- kbgen-ignore KB101: inline --> [[x]]\n"})
+    write_files(
+        tmp_path,
+        {
+            "vault/a.md": "<!-- kbgen-ignore KB101: written next week -->\n"
+            "[[later]] and\n[[also-later]]\n\n[[missing]]\n"
+            "text <!-- kbgen-ignore KB101: inline --> [[x]]\n"
+        },
+    )
     monkeypatch.chdir(tmp_path)
     _, out, _ = kbgen("audit", "--isolated", "--select", "KB101,KB901", "vault")
     assert out.splitlines()[:-1] == [
-        "vault/a.md:5:1: KB101 broken link [[missing]]: no note named 'missing'"]
+        "vault/a.md:5:1: KB101 broken link [[missing]]: no note named 'missing'"
+    ]
 
 
 def test_file_wide_suppression_by_name(tmp_path, kbgen, monkeypatch):
-    write_files(tmp_path, {"vault/a.md": "[[x]]\n\n[[y]]\n\n"
-                                         "<!-- kbgen-ignore-file broken-wikilink: draft -->\n"})
+    write_files(
+        tmp_path,
+        {"vault/a.md": "[[x]]\n\n[[y]]\n\n<!-- kbgen-ignore-file broken-wikilink: draft -->\n"},
+    )
     monkeypatch.chdir(tmp_path)
     code, _, _ = kbgen("audit", "--isolated", "--select", "KB101,KB901", "vault")
     assert code == 0

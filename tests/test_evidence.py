@@ -28,8 +28,9 @@ REPO = Path(__file__).parent.parent
 
 
 def _result(test: str, result: str, rev: str, **extra) -> str:
-    return json.dumps({"kbgen_evidence": 1, "test": test, "result": result, "flake_rev": rev,
-                       **extra}, indent=2)
+    return json.dumps(
+        {"kbgen_evidence": 1, "test": test, "result": result, "flake_rev": rev, **extra}, indent=2
+    )
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in EVIDENCE.iterdir() if p.is_dir()))
@@ -47,8 +48,11 @@ def test_status_ladder_matches_golden_matrix(case, tmp_path, kbgen, monkeypatch)
     document = json.loads(out)
     for row in document["controls"]:  # commit ids differ from run to run
         for entry in row["evidence"]:
-            if entry["flake_rev"] and len(entry["flake_rev"]) == 40 and \
-                    entry["flake_rev"] != "0123456789abcdef0123456789abcdef01234567":
+            if (
+                entry["flake_rev"]
+                and len(entry["flake_rev"]) == 40
+                and entry["flake_rev"] != "0123456789abcdef0123456789abcdef01234567"
+            ):
                 entry["flake_rev"] = "<commit>"
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     golden = EVIDENCE / case / "matrix.json"
@@ -72,8 +76,9 @@ def test_evidence_flag_overrides_the_configured_folder(tmp_path, kbgen, monkeypa
     (elsewhere / "ssh.json").write_text(_result("ssh", "passed", head))
     monkeypatch.chdir(root)
     plain = json.loads(kbgen("export", "matrix", "--format", "json")[1])
-    given_folder = json.loads(kbgen("export", "matrix", "--format", "json", "--evidence",
-                                    str(elsewhere))[1])
+    given_folder = json.loads(
+        kbgen("export", "matrix", "--format", "json", "--evidence", str(elsewhere))[1]
+    )
     status = {r["control"]: r["status"] for r in given_folder["controls"]}
     assert status["AC-17"] == "verified"
     assert {r["control"]: r["status"] for r in plain["controls"]}["AC-17"] == "test-written"
@@ -88,22 +93,48 @@ def test_a_file_that_is_no_folder_for_evidence_is_a_usage_error(tmp_path, kbgen,
 
 
 def test_narrowed_assertions_decide_their_controls_only():
-    run = TestRun("t", Outcome.FAILED, "r", "", None, None, (
-        _assertion("a", Outcome.PASSED, ("x/A",)), _assertion("b", Outcome.FAILED, ("x/B",))),
-        "e.json", 1)
+    run = TestRun(
+        "t",
+        Outcome.FAILED,
+        "r",
+        "",
+        None,
+        None,
+        (_assertion("a", Outcome.PASSED, ("x/A",)), _assertion("b", Outcome.FAILED, ("x/B",))),
+        "e.json",
+        1,
+    )
     assert run.verdict_for("x/A") is Outcome.PASSED
     assert run.verdict_for("x/B") is Outcome.FAILED
     # A control no assertion is tagged with: the failed run speaks for it.
     assert run.verdict_for("x/C") is Outcome.FAILED
-    untagged = TestRun("t", Outcome.FAILED, "r", "", None, None,
-                       (_assertion("c", Outcome.FAILED, None),), "e.json", 1)
+    untagged = TestRun(
+        "t",
+        Outcome.FAILED,
+        "r",
+        "",
+        None,
+        None,
+        (_assertion("c", Outcome.FAILED, None),),
+        "e.json",
+        1,
+    )
     assert untagged.verdict_for("x/A") is Outcome.FAILED
 
 
 def test_a_run_that_failed_outside_its_assertions_fails_every_control():
-    run = TestRun("t", Outcome.FAILED, "r", "", None, None,
-                  (_assertion("a", Outcome.PASSED, ("x/A",)),), "e.json", 1,
-                  error="the VM did not boot")
+    run = TestRun(
+        "t",
+        Outcome.FAILED,
+        "r",
+        "",
+        None,
+        None,
+        (_assertion("a", Outcome.PASSED, ("x/A",)),),
+        "e.json",
+        1,
+        error="the VM did not boot",
+    )
     assert run.verdict_for("x/A") is Outcome.FAILED
 
 
@@ -117,15 +148,36 @@ def _assertion(name, result, controls):
 
 TESTS = ("t1", "t2", "t3")
 REVS = ("current", "old")
-RUNS = st.lists(st.tuples(st.sampled_from(TESTS), st.sampled_from(("passed", "failed")),
-                          st.sampled_from(REVS), st.integers(0, 5)), max_size=8)
+RUNS = st.lists(
+    st.tuples(
+        st.sampled_from(TESTS),
+        st.sampled_from(("passed", "failed")),
+        st.sampled_from(REVS),
+        st.integers(0, 5),
+    ),
+    max_size=8,
+)
 
 
 def _evidence(runs) -> Evidence:
-    return Evidence("evidence", tuple(
-        TestRun(test, Outcome(result), rev, "", None, datetime(2026, 1, 1, 0, minute), (),
-                f"e{i}.json", 1) for i, (test, result, rev, minute) in enumerate(runs)),
-        current_revisions=frozenset({"current"}))
+    return Evidence(
+        "evidence",
+        tuple(
+            TestRun(
+                test,
+                Outcome(result),
+                rev,
+                "",
+                None,
+                datetime(2026, 1, 1, 0, minute),
+                (),
+                f"e{i}.json",
+                1,
+            )
+            for i, (test, result, rev, minute) in enumerate(runs)
+        ),
+        current_revisions=frozenset({"current"}),
+    )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -141,8 +193,14 @@ def test_adding_a_passing_result_only_moves_towards_verified(runs, names, test):
         assert after == "verified"
     # It moves the control to verified exactly when every other test already passed.
     others = _evidence(runs)
-    if all(host_status("x/A", (name,), others).status == "verified"
-           for name in names if name != test) and test in names:
+    if (
+        all(
+            host_status("x/A", (name,), others).status == "verified"
+            for name in names
+            if name != test
+        )
+        and test in names
+    ):
         assert after == "verified"
 
 
@@ -153,19 +211,29 @@ def test_without_evidence_nothing_is_verified(names):
 
 # -- the bundled project ------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_require_evidence_fails_on_the_bundled_project_and_passes_with_full_results(
-        tmp_path, kbgen, monkeypatch):
+    tmp_path, kbgen, monkeypatch
+):
     monkeypatch.chdir(REPO)
     code, out, _ = kbgen("check", "--require-evidence", "--no-nix-parse")
     assert code == 1
     assert "TR805" in out and "nist-800-53/AC-17 is test-written, not verified" in out
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
     config = open_config(None, str(REPO / "pyproject.toml"))
     _vault, trace = compile_project(config, cache=False)
     for test in trace.tests:
         (tmp_path / f"{test.name}.json").write_text(_result(test.name, "passed", head))
-    code, out, _ = kbgen("check", "--require-evidence", "--no-nix-parse", "--evidence",
-                         str(tmp_path), "--fail-on", "error")
+    code, out, _ = kbgen(
+        "check",
+        "--require-evidence",
+        "--no-nix-parse",
+        "--evidence",
+        str(tmp_path),
+        "--fail-on",
+        "error",
+    )
     assert code == 0, out

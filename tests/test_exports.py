@@ -20,8 +20,9 @@ def base(tmp_path, monkeypatch):
     monkeypatch.chdir(project(tmp_path))
 
 
-@pytest.mark.parametrize(("what", "fmt"), [("matrix", "csv"), ("matrix", "json"),
-                                           ("matrix", "md"), ("graph", "json")])
+@pytest.mark.parametrize(
+    ("what", "fmt"), [("matrix", "csv"), ("matrix", "json"), ("matrix", "md"), ("graph", "json")]
+)
 def test_export_matches_golden_file(what, fmt, base, kbgen):
     code, out, _ = kbgen("export", what, "--format", fmt)
     assert code == 0
@@ -38,9 +39,16 @@ def test_matrix_coverage_figures(base, kbgen):
     assert figures["total"] == 2
     # No results supplied: the tested control is only "test-written", and nothing mixes
     # the accepted risk into a covered share.
-    assert figures["by_status"] == {"verified": 0, "failing": 0, "stale": 0,
-                                    "test-written": 1, "implemented": 0, "unmapped": 0,
-                                    "accepted-risk": 1, "policy": 0}
+    assert figures["by_status"] == {
+        "verified": 0,
+        "failing": 0,
+        "stale": 0,
+        "test-written": 1,
+        "implemented": 0,
+        "unmapped": 0,
+        "accepted-risk": 1,
+        "policy": 0,
+    }
     assert figures["host_and_hybrid"] == 1
     assert figures["verified_percent"] == 0.0
     assert document["evidence_supplied"] is False
@@ -61,13 +69,25 @@ def test_graph_has_typed_edges_in_both_directions_named(base, kbgen):
 
     document = json.loads(kbgen("export", "graph")[1])
     kinds = {e["kind"] for e in document["edges"]}
-    assert {"implemented-by", "verified-by", "accepted-as", "governed-by", "declared-in",
-            "defined-in", "mentions", "pins", "defined-by"} <= kinds
+    assert {
+        "implemented-by",
+        "verified-by",
+        "accepted-as",
+        "governed-by",
+        "declared-in",
+        "defined-in",
+        "mentions",
+        "pins",
+        "defined-by",
+    } <= kinds
     assert kinds <= set(EDGE_KINDS)
     edges = {(e["source"], e["kind"], e["target"]) for e in document["edges"]}
     assert ("control:nist-800-53/AC-17", "verified-by", "test:ssh") in edges
-    assert ("setting:ssh-max-auth-tries", "pins",
-            "option:compliance.canonical.ssh.maxAuthTries") in edges
+    assert (
+        "setting:ssh-max-auth-tries",
+        "pins",
+        "option:compliance.canonical.ssh.maxAuthTries",
+    ) in edges
 
 
 def test_unknown_framework_is_a_usage_error(base, kbgen):

@@ -58,7 +58,7 @@ def _trestle():
 def validate(document: dict):
     """The document parsed by trestle's model of its kind (raises when it is not OSCAL)."""
     component, assessment = _trestle()
-    (kind, body), = document.items()
+    ((kind, body),) = document.items()
     model = {"component-definition": component, "assessment-results": assessment}[kind]
     return model.parse_obj(body)
 
@@ -84,8 +84,9 @@ def normalised(document: dict, root: Path) -> str:
 
 
 def _git_head(root: Path) -> str | None:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+    )
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -107,6 +108,7 @@ def _evidence_project(tmp_path: Path, case: str) -> Path:
 
 
 # -- the small project: golden files -----------------------------------------------------
+
 
 def test_component_definition_matches_golden(tmp_path, kbgen, monkeypatch):
     root = project(tmp_path)
@@ -141,22 +143,33 @@ def test_two_exports_of_the_same_input_are_identical(tmp_path, kbgen, monkeypatc
 
 # -- what the documents say ---------------------------------------------------------------
 
+
 def _finding(document: dict, control_id: str) -> dict:
-    result, = document["assessment-results"]["results"]
-    return next(f for f in result.get("findings", ())
-                if f["target"]["target-id"] == f"{control_id}_obj")
+    (result,) = document["assessment-results"]["results"]
+    return next(
+        f for f in result.get("findings", ()) if f["target"]["target-id"] == f"{control_id}_obj"
+    )
 
 
-@pytest.mark.parametrize(("case", "state", "reason"), [
-    ("passing", "satisfied", "pass"), ("failing", "not-satisfied", "fail"),
-    ("stale", "not-satisfied", "other"), ("none", "not-satisfied", "other"),
-    ("malformed", "not-satisfied", "other")])
-def test_finding_status_follows_the_status_ladder(case, state, reason, tmp_path, kbgen,
-                                                  monkeypatch):
+@pytest.mark.parametrize(
+    ("case", "state", "reason"),
+    [
+        ("passing", "satisfied", "pass"),
+        ("failing", "not-satisfied", "fail"),
+        ("stale", "not-satisfied", "other"),
+        ("none", "not-satisfied", "other"),
+        ("malformed", "not-satisfied", "other"),
+    ],
+)
+def test_finding_status_follows_the_status_ladder(
+    case, state, reason, tmp_path, kbgen, monkeypatch
+):
     monkeypatch.chdir(_evidence_project(tmp_path, case))
     finding = _finding(export(kbgen, "assessment-results"), "ac-17")
-    assert (finding["target"]["status"]["state"], finding["target"]["status"]["reason"]) == \
-        (state, reason)
+    assert (finding["target"]["status"]["state"], finding["target"]["status"]["reason"]) == (
+        state,
+        reason,
+    )
     statuses = {p["value"] for p in finding["props"] if p["name"] == "status"}
     assert FINDING_STATUS[statuses.pop()] == (state, reason)
 
@@ -164,7 +177,7 @@ def test_finding_status_follows_the_status_ladder(case, state, reason, tmp_path,
 def test_an_observation_per_assertion_with_its_result_file(tmp_path, kbgen, monkeypatch):
     monkeypatch.chdir(_evidence_project(tmp_path, "passing"))
     document = export(kbgen, "assessment-results")
-    result, = document["assessment-results"]["results"]
+    (result,) = document["assessment-results"]["results"]
     titles = [o["title"] for o in result["observations"]]
     assert titles == ["ssh: the run", "ssh: only key logins"]
     evidence = {e["href"] for o in result["observations"] for e in o["relevant-evidence"]}
@@ -180,7 +193,7 @@ def test_an_observation_per_assertion_with_its_result_file(tmp_path, kbgen, monk
 
 def test_without_evidence_the_results_say_so(tmp_path, kbgen, monkeypatch):
     monkeypatch.chdir(project(tmp_path))
-    result, = export(kbgen, "assessment-results")["assessment-results"]["results"]
+    (result,) = export(kbgen, "assessment-results")["assessment-results"]["results"]
     assert "observations" not in result
     assert result["remarks"].startswith("No test results were supplied")
     assert all(f["target"]["status"]["state"] == "not-satisfied" for f in result["findings"])
@@ -192,15 +205,17 @@ def test_a_control_lists_its_options_values_and_sources(tmp_path, kbgen, monkeyp
     by_title = {c["title"]: c for c in document["components"]}
     ssh = by_title["ssh (NixOS module)"]["control-implementations"][0]
     assert ssh["source"] == NIST_CATALOG
-    requirement, = ssh["implemented-requirements"]
+    (requirement,) = ssh["implemented-requirements"]
     assert requirement["control-id"] == "ac-17"
-    assert "`services.openssh.enable` = `true` (flake/modules/ssh/default.nix:8)" in \
-        requirement["description"]
+    assert (
+        "`services.openssh.enable` = `true` (flake/modules/ssh/default.nix:8)"
+        in requirement["description"]
+    )
     hrefs = {link["rel"]: link["href"] for link in requirement["links"]}
     assert hrefs["reference"] == "vault/prd/nist.md#L12"
     assert hrefs["compliance-test"] == "flake/tests/ssh.nix#L2"
     org = by_title["Organisational measures"]["control-implementations"][0]
-    training, = org["implemented-requirements"]
+    (training,) = org["implemented-requirements"]
     assert training["control-id"] == "at-2"
     rels = {(link["rel"], link["href"]) for link in training["links"]}
     assert ("policy", "vault/policies/training.md") in rels
@@ -210,33 +225,55 @@ def test_a_control_lists_its_options_values_and_sources(tmp_path, kbgen, monkeyp
 def test_a_prd_can_name_its_catalog(tmp_path, kbgen, monkeypatch):
     root = project(tmp_path)
     prd = root / "vault" / "prd" / "nist.md"
-    prd.write_text(prd.read_text().replace(
-        'version: "5.1.1"}', 'version: "5.1.1", catalog: "catalogs/nist.json"}'))
-    write_files(root, {"vault/prd/stig.md": (
-        "---\ntitle: STIG\nframework: {id: disa-stig, name: DISA STIG, version: V1R2}\n---\n\n"
-        "| Control | Title | Layer | Requirement | Nix options |\n|---|---|---|---|---|\n"
-        "| V-268078 | Firewall | host | On. | `services.openssh.enable` |\n")})
+    prd.write_text(
+        prd.read_text().replace(
+            'version: "5.1.1"}', 'version: "5.1.1", catalog: "catalogs/nist.json"}'
+        )
+    )
+    write_files(
+        root,
+        {
+            "vault/prd/stig.md": (
+                "---\ntitle: STIG\n"
+                "framework: {id: disa-stig, name: DISA STIG, version: V1R2}\n---\n\n"
+                "| Control | Title | Layer | Requirement | Nix options |\n|---|---|---|---|---|\n"
+                "| V-268078 | Firewall | host | On. | `services.openssh.enable` |\n"
+            )
+        },
+    )
     monkeypatch.chdir(root)
     document = export(kbgen, "component-definition")["component-definition"]
     validate({"component-definition": document})
-    sources = {ci["props"][0]["value"]: ci["source"] for c in document["components"]
-               for ci in c["control-implementations"]}
+    sources = {
+        ci["props"][0]["value"]: ci["source"]
+        for c in document["components"]
+        for ci in c["control-implementations"]
+    }
     assert sources["nist-800-53"] == "catalogs/nist.json"
-    stig = next(r for r in document["back-matter"]["resources"]
-                if r["title"] == "DISA STIG (V1R2)")
+    stig = next(r for r in document["back-matter"]["resources"] if r["title"] == "DISA STIG (V1R2)")
     assert sources["disa-stig"] == f"#{stig['uuid']}"
 
 
-@pytest.mark.parametrize(("framework", "raw", "expected"), [
-    ("nist-800-53", "AC-6(9)", "ac-6.9"), ("nist-800-53", "AC-2", "ac-2"),
-    ("nist-800-53", "PM-10", "pm-10"), ("hipaa", "§164.308(a)(1)(ii)(A)",
-                                        "hipaa-164.308.a.1.ii.A"),
-    ("pci-dss", "8.3.6", "pci-dss-8.3.6"), ("pci-dss", "A1.1.1", "A1.1.1"),
-    ("hitrust", "01.a", "hitrust-01.a"), ("owasp-llm", "LLM01:2025", "LLM01-2025"),
-    ("eu-ai-act", "Art. 12(1)(a)", "Art-12.1.a"), ("eu-ai-act", "Annex III", "Annex-III"),
-    ("nist-ai-rmf", "GOVERN 1.1", "GOVERN-1.1"), ("mitre-atlas", "AML.T0051", "AML.T0051"),
-    ("iso-42001", "A.6.2.8", "A.6.2.8"), ("disa-stig", "V-268078", "V-268078"),
-    ("owasp-agentic", "T1", "T1")])
+@pytest.mark.parametrize(
+    ("framework", "raw", "expected"),
+    [
+        ("nist-800-53", "AC-6(9)", "ac-6.9"),
+        ("nist-800-53", "AC-2", "ac-2"),
+        ("nist-800-53", "PM-10", "pm-10"),
+        ("hipaa", "§164.308(a)(1)(ii)(A)", "hipaa-164.308.a.1.ii.A"),
+        ("pci-dss", "8.3.6", "pci-dss-8.3.6"),
+        ("pci-dss", "A1.1.1", "A1.1.1"),
+        ("hitrust", "01.a", "hitrust-01.a"),
+        ("owasp-llm", "LLM01:2025", "LLM01-2025"),
+        ("eu-ai-act", "Art. 12(1)(a)", "Art-12.1.a"),
+        ("eu-ai-act", "Annex III", "Annex-III"),
+        ("nist-ai-rmf", "GOVERN 1.1", "GOVERN-1.1"),
+        ("mitre-atlas", "AML.T0051", "AML.T0051"),
+        ("iso-42001", "A.6.2.8", "A.6.2.8"),
+        ("disa-stig", "V-268078", "V-268078"),
+        ("owasp-agentic", "T1", "T1"),
+    ],
+)
 def test_control_ids_in_oscal_form(framework, raw, expected):
     assert oscal_control_id(framework, raw) == expected
 
@@ -270,28 +307,43 @@ def test_trestle_imports_both_documents_into_a_workspace(tmp_path, kbgen, monkey
     trestle("import", "-f", str(root / "cd.json"), "-o", "kbgen-flake")
     trestle("import", "-f", str(root / "ar.json"), "-o", "kbgen-tests")
     imported = component_model.oscal_read(
-        workspace / "component-definitions" / "kbgen-flake" / "component-definition.json")
-    assert {r.control_id for c in imported.components for ci in c.control_implementations
-            for r in ci.implemented_requirements} == {"ac-17", "at-2"}
+        workspace / "component-definitions" / "kbgen-flake" / "component-definition.json"
+    )
+    assert {
+        r.control_id
+        for c in imported.components
+        for ci in c.control_implementations
+        for r in ci.implemented_requirements
+    } == {"ac-17", "at-2"}
     results = results_model.oscal_read(
-        workspace / "assessment-results" / "kbgen-tests" / "assessment-results.json")
-    finding, = results.results[0].findings
+        workspace / "assessment-results" / "kbgen-tests" / "assessment-results.json"
+    )
+    (finding,) = results.results[0].findings
     assert finding.target.target_id == "ac-17_obj"
 
 
 def test_kbgen_does_not_need_trestle_to_export(tmp_path):
     root = project(tmp_path)
-    script = ("import sys; from kbgen.cli import main; "
-              "code = main(['export', 'oscal', 'component-definition', '-o', 'cd.json']); "
-              "assert code == 0; "
-              "assert not [m for m in sys.modules if m.split('.')[0] == 'trestle'], 'trestle'")
-    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
-                            text=True, check=False, env={**os.environ, "KBGEN_NO_CACHE": "1"})
+    script = (
+        "import sys; from kbgen.cli import main; "
+        "code = main(['export', 'oscal', 'component-definition', '-o', 'cd.json']); "
+        "assert code == 0; "
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'trestle'], 'trestle'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "KBGEN_NO_CACHE": "1"},
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((root / "cd.json").read_text())["component-definition"]
 
 
 # -- the bundled project: import it back and find every control ---------------------------
+
 
 @pytest.fixture(scope="module")
 def bundled():
@@ -319,8 +371,9 @@ def _catalog_ids() -> tuple[set[str], set[str]]:
 
 
 def _nist_form(control_id: str) -> str:
-    family, number, enhancement = re.fullmatch(r"([A-Z]{2})-(\d+)(?:\((\d+)\))?",
-                                               control_id).groups()
+    family, number, enhancement = re.fullmatch(
+        r"([A-Z]{2})-(\d+)(?:\((\d+)\))?", control_id
+    ).groups()
     return f"{family.lower()}-{number}" + (f".{enhancement}" if enhancement else "")
 
 
@@ -332,11 +385,17 @@ def test_bundled_component_definition_imports_back_with_every_control(bundled, t
     found = set()
     for component in imported.components:
         for implementation in component.control_implementations or ():
-            framework, = [p.value for p in implementation.props if p.name == "framework"]
-            found.update((framework, r.control_id)
-                         for r in implementation.implemented_requirements)
-    expected = {(c.framework, _nist_form(c.id) if c.framework == "nist-800-53"
-                 else oscal_control_id(c.framework, c.id)) for c in bundled.controls.controls}
+            (framework,) = [p.value for p in implementation.props if p.name == "framework"]
+            found.update((framework, r.control_id) for r in implementation.implemented_requirements)
+    expected = {
+        (
+            c.framework,
+            _nist_form(c.id)
+            if c.framework == "nist-800-53"
+            else oscal_control_id(c.framework, c.id),
+        )
+        for c in bundled.controls.controls
+    }
     assert found == expected
     # One id per control: the mapping loses nothing.
     assert len(expected) == len(bundled.controls.controls)
@@ -351,22 +410,39 @@ def test_bundled_assessment_results_with_passing_results_validate(bundled, tmp_p
     head = _git_head(REPO)
     need(head is not None, "the repository has no commit")
     for test in bundled.tests:
-        (tmp_path / f"{test.name}.json").write_text(json.dumps({
-            "kbgen_evidence": 1, "test": test.name, "result": "passed", "flake_rev": head,
-            "assertions": [{"name": "all checks", "result": "passed"}]}))
+        (tmp_path / f"{test.name}.json").write_text(
+            json.dumps(
+                {
+                    "kbgen_evidence": 1,
+                    "test": test.name,
+                    "result": "passed",
+                    "flake_rev": head,
+                    "assertions": [{"name": "all checks", "result": "passed"}],
+                }
+            )
+        )
     config = bundled.config.with_overrides(evidence=str(tmp_path))
     # The same model with these results (compiling the project again would take longer).
     trace = dataclasses.replace(bundled, config=config, evidence=load_evidence(config))
     document = assessment_results(trace)
     parsed = validate(document)
-    result, = document["assessment-results"]["results"]
+    (result,) = document["assessment-results"]["results"]
     assert len(parsed.results[0].observations) == 2 * len(trace.tests)
-    satisfied = {f["target"]["target-id"] for f in result["findings"]
-                 if f["target"]["status"]["state"] == "satisfied"}
-    verified = {oscal_control_id(c.framework, c.id) + "_obj" for c in trace.controls.controls
-                if trace.status(c) == "verified"}
+    satisfied = {
+        f["target"]["target-id"]
+        for f in result["findings"]
+        if f["target"]["status"]["state"] == "satisfied"
+    }
+    verified = {
+        oscal_control_id(c.framework, c.id) + "_obj"
+        for c in trace.controls.controls
+        if trace.status(c) == "verified"
+    }
     assert satisfied == verified and satisfied
     _controls, parts = _catalog_ids()
-    nist = {f["target"]["target-id"] for f in result["findings"]
-            if any(p["value"] == "nist-800-53" for p in f["props"])}
+    nist = {
+        f["target"]["target-id"]
+        for f in result["findings"]
+        if any(p["value"] == "nist-800-53" for p in f["props"])
+    }
     assert not sorted(t for t in nist if not t.startswith("pm-") and t not in parts)

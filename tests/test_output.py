@@ -13,8 +13,11 @@ from kbgen import __version__
 from tests.helpers import FIXTURES, need
 
 OUTPUT = FIXTURES / "output"
-SCHEMA = Path(os.environ.get("KBGEN_SARIF_SCHEMA",
-                             Path(__file__).parent.parent / ".cache" / "sarif-2.1.0.json"))
+SCHEMA = Path(
+    os.environ.get(
+        "KBGEN_SARIF_SCHEMA", Path(__file__).parent.parent / ".cache" / "sarif-2.1.0.json"
+    )
+)
 
 
 def run(kbgen, monkeypatch, fmt: str) -> str:
@@ -43,8 +46,7 @@ def test_json_document_shape(kbgen, monkeypatch):
 
 
 def test_sarif_validates_against_the_official_schema(kbgen, monkeypatch):
-    need(SCHEMA.is_file(), f"SARIF 2.1.0 schema not found at {SCHEMA} (scripts/test.sh "
-                           "fetches it)")
+    need(SCHEMA.is_file(), f"SARIF 2.1.0 schema not found at {SCHEMA} (scripts/test.sh fetches it)")
     jsonschema = pytest.importorskip("jsonschema")
     document = json.loads(run(kbgen, monkeypatch, "sarif"))
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))

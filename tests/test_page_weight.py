@@ -28,8 +28,14 @@ GROUPED = ("kb/controls", "kb/options", "kb/tests", "kb/source", "kb/frameworks"
 def bundled(tmp_path_factory):
     out = tmp_path_factory.mktemp("weight") / "site"
     env = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--site-dir", str(out)],
-                            cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--site-dir", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out
 
@@ -64,15 +70,25 @@ def test_navigation_names_sections_by_their_landing_page(bundled):
     assert "Module canonical" in option
 
 
-@pytest.mark.parametrize(("framework", "control", "folder"), [
-    ("nist-800-53", "AC-6(9)", "ac"), ("nist-800-53", "SR-3", "sr"),
-    ("hipaa", "§164.312(a)(2)(iv)", "164-312"), ("pci-dss", "8.3.6", "req-08"),
-    ("pci-dss", "12.10.1", "req-12"), ("pci-dss", "A1.1.2", "req-a1"),
-    ("hitrust", "01.a", "cat-01"), ("disa-stig", "V-268078", "v-268050"),
-    ("disa-stig", "SV-268150r1_rule", "v-268150"), ("iso-42001", "A.6.2.8", "a-06"),
-    ("nist-ai-rmf", "MEASURE 2.7", "3-measure"), ("owasp-llm", "LLM01:2025", None),
-    ("eu-ai-act", "Art. 12", None), ("mitre-atlas", "AML.T0051", None),
-])
+@pytest.mark.parametrize(
+    ("framework", "control", "folder"),
+    [
+        ("nist-800-53", "AC-6(9)", "ac"),
+        ("nist-800-53", "SR-3", "sr"),
+        ("hipaa", "§164.312(a)(2)(iv)", "164-312"),
+        ("pci-dss", "8.3.6", "req-08"),
+        ("pci-dss", "12.10.1", "req-12"),
+        ("pci-dss", "A1.1.2", "req-a1"),
+        ("hitrust", "01.a", "cat-01"),
+        ("disa-stig", "V-268078", "v-268050"),
+        ("disa-stig", "SV-268150r1_rule", "v-268150"),
+        ("iso-42001", "A.6.2.8", "a-06"),
+        ("nist-ai-rmf", "MEASURE 2.7", "3-measure"),
+        ("owasp-llm", "LLM01:2025", None),
+        ("eu-ai-act", "Art. 12", None),
+        ("mitre-atlas", "AML.T0051", None),
+    ],
+)
 def test_family_is_derived_from_the_control_id(framework, control, folder):
     assert FRAMEWORKS[framework].canonical(control) == control
     group = family(framework, control)
@@ -91,11 +107,15 @@ def test_folders_sort_in_the_framework_order():
 def test_options_are_filed_under_the_module_that_declares_or_sets_them(tmp_path: Path):
     root = make_site_project(tmp_path / "project")
     flake = run(open_config(None, str(root / "pyproject.toml")), commands=("trace",)).trace.flake
-    assert paths.option_group("compliance.canonical.ssh.maxAuthTries", flake) == \
-        ("module-canonical", "Module canonical")
+    assert paths.option_group("compliance.canonical.ssh.maxAuthTries", flake) == (
+        "module-canonical",
+        "Module canonical",
+    )
     # Not declared in the flake (NixOS's own option): the module that sets it.
     assert paths.option_group("services.openssh.enable", flake)[0] == "module-ssh"
     # Neither declared nor set by a module: its first two segments.
     assert paths.option_group("boot.kernel.sysctl.x", flake) == ("boot-kernel", "boot.kernel")
-    assert paths.option_page("services.openssh.enable", flake) == \
-        "kb/options/module-ssh/services-openssh-enable.md"
+    assert (
+        paths.option_page("services.openssh.enable", flake)
+        == "kb/options/module-ssh/services-openssh-enable.md"
+    )

@@ -15,8 +15,10 @@ def test_wikilink_positions_are_file_lines_and_columns():
 
 
 def test_code_spans_fences_indented_code_and_comments_are_not_links():
-    text = ("`[[span]]`\n\n```\n[[fenced]]\n```\n\n    [[indented]]\n\n"
-            "<!-- [[comment]] -->\n\ntext <!-- [[inline comment]] --> [[real]]\n")
+    text = (
+        "`[[span]]`\n\n```\n[[fenced]]\n```\n\n    [[indented]]\n\n"
+        "<!-- [[comment]] -->\n\ntext <!-- [[inline comment]] --> [[real]]\n"
+    )
     assert [raw for _, raw, _, _ in links(text)] == ["[[real]]"]
 
 
@@ -37,7 +39,11 @@ def test_links_in_lists_quotes_and_tables_keep_their_columns():
 def test_wikilink_parts():
     link = parse_note("n.md", b"[[folder/note#Head#Sub|shown]]").links[0]
     assert (link.target, link.headings, link.block, link.alias) == (
-        "folder/note", ("Head", "Sub"), None, "shown")
+        "folder/note",
+        ("Head", "Sub"),
+        None,
+        "shown",
+    )
     block = parse_note("n.md", b"[[note#^id-1]]").links[0]
     assert (block.target, block.headings, block.block) == ("note", (), "id-1")
 
@@ -46,12 +52,16 @@ def test_markdown_links_and_images_but_not_urls():
     text = "[a](../x.md#sec) ![i](img/p.png) [web](https://example.org/x.md) [m](mailto:a@b)"
     result = parse_note("n.md", text.encode()).links
     assert [(lk.kind, lk.target, lk.anchor, lk.column) for lk in result] == [
-        ("markdown", "../x.md", "sec", 1), ("image", "img/p.png", None, 18)]
+        ("markdown", "../x.md", "sec", 1),
+        ("image", "img/p.png", None, 18),
+    ]
 
 
 def test_block_ids_tags_and_headings():
-    text = ("# Title `code`\n\nA paragraph #tag/sub ^para\n\n- item ^item\n\n"
-            "| t |\n|---|\n| v |\n\n^table\n")
+    text = (
+        "# Title `code`\n\nA paragraph #tag/sub ^para\n\n- item ^item\n\n"
+        "| t |\n|---|\n| v |\n\n^table\n"
+    )
     note = parse_note("n.md", text.encode())
     assert [(b.id, b.line) for b in note.block_ids] == [("para", 3), ("item", 5), ("table", 7)]
     assert [(t.name, t.line, t.column) for t in note.tags] == [("tag/sub", 3, 13)]
@@ -67,7 +77,9 @@ def test_frontmatter_links_in_sources_have_their_line():
     text = '---\ntitle: T\nsources:\n  - "[[raw/one]]"\n  - "[[two|Two]]"\n---\n\nbody\n'
     result = parse_note("n.md", text.encode()).links
     assert [(lk.target, lk.origin, lk.line) for lk in result] == [
-        ("raw/one", "sources", 4), ("two", "sources", 5)]
+        ("raw/one", "sources", 4),
+        ("two", "sources", 5),
+    ]
 
 
 def test_title_falls_back_to_first_h1_then_file_name():
@@ -83,8 +95,10 @@ def test_crlf_files_keep_line_numbers_and_newline_style():
 
 
 def test_tables_record_cells_links_and_raw_cell_counts():
-    text = ("## Controls\n\n| Control | Options |\n|---|---|\n| AC-2 | `a.b` [[x]] |\n"
-            "| AC-3 |\n| a | b | c |\n")
+    text = (
+        "## Controls\n\n| Control | Options |\n|---|---|\n| AC-2 | `a.b` [[x]] |\n"
+        "| AC-3 |\n| a | b | c |\n"
+    )
     note = parse_note("n.md", text.encode())
     table = note.tables[0]
     assert [c.text for c in table.header] == ["Control", "Options"]
@@ -97,8 +111,10 @@ def test_tables_record_cells_links_and_raw_cell_counts():
 
 
 def test_suppression_comments_are_read_from_html_tokens():
-    text = ("<!-- kbgen-ignore KB101, orphan-note: kept on purpose -->\n[[x]]\n\n"
-            "<!-- kbgen-ignore-file KB204 -->\n")
+    text = (
+        "<!-- kbgen-ignore KB101, orphan-note: kept on purpose -->\n[[x]]\n\n"
+        "<!-- kbgen-ignore-file KB204 -->\n"
+    )
     note = parse_note("n.md", text.encode())
     first, whole = note.suppressions
     assert first.codes == ("KB101", "orphan-note") and first.reason == "kept on purpose"

@@ -30,8 +30,12 @@ from kbgen.vault.records import NoteProblemKind, Problem
 from tests.helpers import note, write_files
 from tests.test_trace_rules import project
 
-KIND_ENUMS: tuple[type[StrEnum], ...] = (NoteProblemKind, FileProblemKind, TraceProblemKind,
-                                          EvidenceProblemKind)
+KIND_ENUMS: tuple[type[StrEnum], ...] = (
+    NoteProblemKind,
+    FileProblemKind,
+    TraceProblemKind,
+    EvidenceProblemKind,
+)
 
 
 def _probe(kind: StrEnum) -> str:
@@ -55,18 +59,29 @@ def test_each_rule_reports_exactly_the_kinds_it_declares(tmp_path):
     vault, trace = compile_project(config, jobs=1, cache=False, flake=False)
     path = next(p for p, n in vault.notes.items() if not n.suppressions)
     notes = dict(vault.notes)
-    notes[path] = replace(notes[path], problems=tuple(Problem(k, _probe(k))
-                                                      for k in NoteProblemKind))
-    vault = replace(vault, notes=MappingProxyType(notes),
-                    file_problems=tuple(FileProblem(path, k, _probe(k)) for k in FileProblemKind))
+    notes[path] = replace(
+        notes[path], problems=tuple(Problem(k, _probe(k)) for k in NoteProblemKind)
+    )
+    vault = replace(
+        vault,
+        notes=MappingProxyType(notes),
+        file_problems=tuple(FileProblem(path, k, _probe(k)) for k in FileProblemKind),
+    )
     # Every trace kind in every list: a rule must pick its own kinds from its own list.
     planted = tuple(TraceProblem(k, _probe(k), path, 1) for k in TraceProblemKind)
-    trace = replace(trace, vault=vault, controls=replace(trace.controls, problems=planted),
-                    risks=replace(trace.risks, problems=planted),
-                    settings=replace(trace.settings, problems=planted),
-                    evidence=Evidence("evidence", problems=tuple(
-                        EvidenceProblem(k, _probe(k), "evidence/x.json")
-                        for k in EvidenceProblemKind)))
+    trace = replace(
+        trace,
+        vault=vault,
+        controls=replace(trace.controls, problems=planted),
+        risks=replace(trace.risks, problems=planted),
+        settings=replace(trace.settings, problems=planted),
+        evidence=Evidence(
+            "evidence",
+            problems=tuple(
+                EvidenceProblem(k, _probe(k), "evidence/x.json") for k in EvidenceProblemKind
+            ),
+        ),
+    )
     ctx = Context(vault, config, ProjectFiles(config.project_root), trace)
 
     reported: dict[str, set[str]] = defaultdict(set)
@@ -103,26 +118,33 @@ def _audit(tmp_path, kbgen, monkeypatch, files: dict[str, str], select: str) -> 
     return [line for line in out.splitlines() if ": KB" in line]
 
 
-UNUSED = {"vault/a.md": note("A", "<!-- kbgen-ignore KB101: later -->\nSee [[b]]."),
-          "vault/b.md": note("B", "[[a]]")}
+UNUSED = {
+    "vault/a.md": note("A", "<!-- kbgen-ignore KB101: later -->\nSee [[b]]."),
+    "vault/b.md": note("B", "[[a]]"),
+}
 
 
 def test_only_suppressions_of_rules_that_ran_are_judged(tmp_path, kbgen, monkeypatch):
     assert _audit(tmp_path, kbgen, monkeypatch, UNUSED, "KB901") == []
     assert _audit(tmp_path, kbgen, monkeypatch, UNUSED, "KB101,KB901") == [
-        "vault/a.md:5:1: KB901 suppression of KB101 is unused"]
+        "vault/a.md:5:1: KB901 suppression of KB101 is unused"
+    ]
 
 
 def test_a_suppression_by_rule_name_is_used(tmp_path, kbgen, monkeypatch):
-    files = {**UNUSED, "vault/a.md": note("A", "<!-- kbgen-ignore broken-wikilink: later -->\n"
-                                               "See [[nowhere]].")}
+    files = {
+        **UNUSED,
+        "vault/a.md": note("A", "<!-- kbgen-ignore broken-wikilink: later -->\nSee [[nowhere]]."),
+    }
     assert _audit(tmp_path, kbgen, monkeypatch, files, "KB101,KB901") == []
 
 
 def test_unused_suppression_findings_can_be_suppressed(tmp_path, kbgen, monkeypatch):
     # The file-wide KB901 suppression hides the report about the KB101 one; hiding a
     # KB901 finding does not count as use, but it covers its own report too.
-    body = "<!-- kbgen-ignore-file KB901: reviewed -->\n\n" \
-           "<!-- kbgen-ignore KB101: later -->\nSee [[b]]."
+    body = (
+        "<!-- kbgen-ignore-file KB901: reviewed -->\n\n"
+        "<!-- kbgen-ignore KB101: later -->\nSee [[b]]."
+    )
     files = {**UNUSED, "vault/a.md": note("A", body)}
     assert _audit(tmp_path, kbgen, monkeypatch, files, "KB101,KB901") == []

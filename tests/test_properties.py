@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from kbgen.vault.parse import parse_note
 
 # Text rich in the characters that matter to the parser.
-ALPHABET = st.sampled_from([*"[]!#^|`<>-*_\\/.:() \n\tab1~=",
-                            "[[", "]]", "![[", "<!--", "-->", "```", "---\n"])
+ALPHABET = st.sampled_from(
+    [*"[]!#^|`<>-*_\\/.:() \n\tab1~=", "[[", "]]", "![[", "<!--", "-->", "```", "---\n"]
+)
 MARKDOWNISH = st.lists(ALPHABET, max_size=200).map("".join)
 
 

@@ -25,12 +25,29 @@ def rendered(request, tmp_path_factory):
     """The bundled vault and flake built with one renderer (``--renderer``)."""
     renderer = request.param
     if renderer == "zensical":
-        need(importlib.util.find_spec("zensical") is not None,
-             "Zensical is not installed (pip install 'kbgen[zensical]')")
+        need(
+            importlib.util.find_spec("zensical") is not None,
+            "Zensical is not installed (pip install 'kbgen[zensical]')",
+        )
     out = tmp_path_factory.mktemp(renderer) / "site"
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--strict", "--renderer",
-                             renderer, "--site-dir", str(out)], cwd=REPO, env=ENV,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kbgen",
+            "build",
+            "--strict",
+            "--renderer",
+            renderer,
+            "--site-dir",
+            str(out),
+        ],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return renderer, out
 
@@ -38,10 +55,16 @@ def rendered(request, tmp_path_factory):
 @pytest.mark.slow
 def test_renderer_makes_every_page(rendered):
     renderer, site = rendered
-    for page in ("index.html", "kb/dashboard.html", "kb/frameworks/pci-dss.html",
-                 "kb/controls/pci-dss/req-08/8-3-6.html", "kb/controls/index.html",
-                 "kb/controls/pci-dss/req-08/index.html", "kb/options/index.html",
-                 "registers/residual-risks.html"):
+    for page in (
+        "index.html",
+        "kb/dashboard.html",
+        "kb/frameworks/pci-dss.html",
+        "kb/controls/pci-dss/req-08/8-3-6.html",
+        "kb/controls/index.html",
+        "kb/controls/pci-dss/req-08/index.html",
+        "kb/options/index.html",
+        "registers/residual-risks.html",
+    ):
         assert (site / page).is_file(), f"{renderer}: {page}"
     control = (site / "kb/controls/pci-dss/req-08/8-3-6.html").read_text(encoding="utf-8")
     assert "8.3.6" in control and "kb-badge" in control
@@ -56,8 +79,9 @@ def test_rendered_site_has_no_broken_link_or_leftover_markup(rendered):
     renderer, site = rendered
     problems = check_site(site)
     assert problems.pages > 1000
-    assert problems.broken == [], f"{renderer}: {len(problems.broken)} broken: " \
-        f"{problems.broken[:10]}"
+    assert problems.broken == [], (
+        f"{renderer}: {len(problems.broken)} broken: {problems.broken[:10]}"
+    )
     assert problems.wikilinks == [], f"{renderer}: {problems.wikilinks[:10]}"
     assert problems.templates == [], f"{renderer}: {problems.templates[:10]}"
 
@@ -68,8 +92,9 @@ def test_zensical_gets_the_compiled_tree_without_the_kbgen_plugin():
     assert config["docs_dir"] == "docs" and config["site_dir"] == "site"
     names = [next(iter(p)) if isinstance(p, dict) else p for p in config["plugins"]]
     assert "kbgen" not in names and "search" in names
-    assert [p for p in config["plugins"] if p != "kbgen"] == \
-        [p for p in original["plugins"] if p != "kbgen"]  # search keeps its options
+    assert [p for p in config["plugins"] if p != "kbgen"] == [
+        p for p in original["plugins"] if p != "kbgen"
+    ]  # search keeps its options
     assert "custom_dir" not in config["theme"]
     assert config["theme"]["name"] == original["theme"]["name"]
     assert config["markdown_extensions"] == original["markdown_extensions"]
@@ -83,11 +108,14 @@ def test_build_refuses_an_unknown_renderer(kbgen, capsys):
 
 
 def test_navigation_whitespace_is_compacted_but_code_is_not():
-    page = ("<nav class=\"md-nav\">\n      <ul>\n        <li> <a href=\"x.html\">  X  </a></li>"
-            "\n      </ul>\n    </nav>\n<pre><code>  kept\n    as is</code></pre>"
-            "<nav><nav>\n  inner  </nav>\n  </nav>")
+    page = (
+        '<nav class="md-nav">\n      <ul>\n        <li> <a href="x.html">  X  </a></li>'
+        "\n      </ul>\n    </nav>\n<pre><code>  kept\n    as is</code></pre>"
+        "<nav><nav>\n  inner  </nav>\n  </nav>"
+    )
     compact = compact_navigation(page)
     assert "<pre><code>  kept\n    as is</code></pre>" in compact
-    assert '<nav class="md-nav">\n<ul>\n<li> <a href="x.html"> X </a></li>\n</ul>\n</nav>' \
-        in compact
+    assert (
+        '<nav class="md-nav">\n<ul>\n<li> <a href="x.html"> X </a></li>\n</ul>\n</nav>' in compact
+    )
     assert compact.endswith("<nav><nav>\ninner </nav>\n</nav>")

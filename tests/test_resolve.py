@@ -26,8 +26,10 @@ def _rows() -> list[tuple[str, str, str]]:
     table = next(t for t in doc.tables if t.header and t.header[0].text == "Link")
     rows = []
     for cells in table.rows:
+
         def code(cell):
             return doc.code_spans[cell.code_spans[0]].text if cell.code_spans else ""
+
         rows.append((code(cells[0]), code(cells[1]) or DEFAULT_SOURCE, code(cells[2])))
     return rows
 

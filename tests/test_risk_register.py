@@ -18,10 +18,18 @@ def register(*rows: str):
     return extract_risks(note, note.path)
 
 
-def row(owner="Security lead", accepted="2026-01-15", due="2027-03-31", likelihood="low",
-        impact="high", rid="RR-01") -> str:
-    return (f"| {rid} | A risk | [[nist-800-53/AT-2]] | why | what | measures | {owner} | "
-            f"{accepted} | {due} | {likelihood} | {impact} |")
+def row(
+    owner="Security lead",
+    accepted="2026-01-15",
+    due="2027-03-31",
+    likelihood="low",
+    impact="high",
+    rid="RR-01",
+) -> str:
+    return (
+        f"| {rid} | A risk | [[nist-800-53/AT-2]] | why | what | measures | {owner} | "
+        f"{accepted} | {due} | {likelihood} | {impact} |"
+    )
 
 
 def _epoch(day: date) -> str:
@@ -32,7 +40,12 @@ def _epoch(day: date) -> str:
 def test_fields_are_read():
     risk = register(row()).rows[0]
     assert (risk.owner, risk.accepted_on, risk.review_due, risk.likelihood, risk.impact) == (
-        "Security lead", date(2026, 1, 15), date(2027, 3, 31), "low", "high")
+        "Security lead",
+        date(2026, 1, 15),
+        date(2027, 3, 31),
+        "low",
+        "high",
+    )
 
 
 def test_malformed_fields_are_problems():
@@ -47,7 +60,8 @@ def test_malformed_fields_are_problems():
 def test_review_before_acceptance_is_a_problem():
     problems = register(row(accepted="2026-05-01", due="2026-04-01")).problems
     assert [p.message for p in problems] == [
-        "RR-01: 'Review due' (2026-04-01) is before 'Accepted on' (2026-05-01)"]
+        "RR-01: 'Review due' (2026-04-01) is before 'Accepted on' (2026-05-01)"
+    ]
 
 
 def test_parse_date_refuses_impossible_dates():
@@ -71,8 +85,10 @@ def test_overdue_depends_on_the_clock(tmp_path, kbgen, monkeypatch):
     assert findings(out) == [] and code == 0
     monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(date(2020, 7, 1)))
     code, out, _ = kbgen("trace", "--select", "TR306", "--fail-on", "info")
-    assert findings(out) == ["vault/registers/residual-risks.md:9:1: TR306 RR-01: review was "
-                             "due on 2020-06-30 (owner: Training lead)"]
+    assert findings(out) == [
+        "vault/registers/residual-risks.md:9:1: TR306 RR-01: review was "
+        "due on 2020-06-30 (owner: Training lead)"
+    ]
     assert code == 1
 
 

@@ -68,8 +68,7 @@ def test_unreadable_note_is_reported_not_raised(tmp_path, kbgen, monkeypatch):
 
 def test_symlink_outside_vault_is_not_followed(tmp_path, kbgen, monkeypatch):
     secret = tmp_path / "outside" / "secret.md"
-    write_files(tmp_path, {"outside/secret.md": "# Secret [[nowhere]]\n",
-                           "vault/a.md": "# A\n"})
+    write_files(tmp_path, {"outside/secret.md": "# Secret [[nowhere]]\n", "vault/a.md": "# A\n"})
     (tmp_path / "vault" / "linked.md").symlink_to(secret)
     (tmp_path / "vault" / "dir").symlink_to(secret.parent, target_is_directory=True)
     monkeypatch.chdir(tmp_path)

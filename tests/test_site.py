@@ -19,16 +19,25 @@ pytestmark = pytest.mark.slow
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One strict build of the site project, shared by the read-only tests."""
     root = make_site_project(tmp_path_factory.mktemp("site") / "project")
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--strict"], cwd=root,
-                            capture_output=True, text=True, env=_env(), check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--strict"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return root
 
@@ -49,14 +58,14 @@ def test_links_are_rewritten_to_relative_markdown_with_the_right_anchors(built):
     assert "[hardening › Ciphers](hardening.md#ciphers)" in text
     assert "[one sentence](hardening.md#block-cipher-list)" in text
     assert "[RR-01](../../registers/residual-risks.md#rr-01)" in text
-    assert "![diagram.svg](../../attachments/diagram.svg){ width=\"200\" }" in text
+    assert '![diagram.svg](../../attachments/diagram.svg){ width="200" }' in text
     assert "[[" not in text
 
 
 def test_the_compiled_tree_is_plain_markdown_with_folder_indexes(built):
     tree = built / "build/docs"
-    assert (tree / "wiki/ops/index.md").is_file()          # _index.md -> index.md
-    assert (tree / "wiki/index.md").is_file()              # master index lands its folder
+    assert (tree / "wiki/ops/index.md").is_file()  # _index.md -> index.md
+    assert (tree / "wiki/index.md").is_file()  # master index lands its folder
     assert (tree / "attachments/diagram.svg").is_file()
     assert not list(tree.rglob("_index.md"))
 
@@ -96,13 +105,19 @@ def test_control_page_links_its_options_tests_and_sources(built):
 
 
 def test_generated_pages_exist(built):
-    for page in ("kb/index.html", "kb/dashboard.html", "kb/findings.html", "kb/graph.html",
-                 "kb/settings.html", "kb/frameworks/nist-800-53.html",
-                 "kb/options/module-canonical/compliance-canonical-ssh-maxauthtries.html",
-                 "kb/tests/ssh.html"):
+    for page in (
+        "kb/index.html",
+        "kb/dashboard.html",
+        "kb/findings.html",
+        "kb/graph.html",
+        "kb/settings.html",
+        "kb/frameworks/nist-800-53.html",
+        "kb/options/module-canonical/compliance-canonical-ssh-maxauthtries.html",
+        "kb/tests/ssh.html",
+    ):
         assert (built / "site" / page).is_file(), page
     assert "<svg" in html(built, "kb/dashboard.html")
-    assert "OpenSSH default." in html(built, "kb/settings.html")   # rejected values
+    assert "OpenSSH default." in html(built, "kb/settings.html")  # rejected values
     assert 'id="rr-01"' in html(built, "registers/residual-risks.html")
 
 
@@ -115,20 +130,36 @@ def test_no_page_loads_anything_from_another_host(built):
 
 def test_two_builds_produce_identical_files(built, tmp_path):
     again = make_site_project(tmp_path / "again")
-    subprocess.run([sys.executable, "-m", "kbgen", "build"], cwd=again, env=_env(),
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "kbgen", "build"],
+        cwd=again,
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
     assert digest(again / "site") == digest(built / "site")
     assert digest(again / "build/docs") == digest(built / "build/docs")
 
 
 def test_failed_build_leaves_the_previous_site_untouched(tmp_path):
     root = make_site_project(tmp_path / "project")
-    subprocess.run([sys.executable, "-m", "kbgen", "build"], cwd=root, env=_env(), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "kbgen", "build"],
+        cwd=root,
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
     before = digest(root / "site")
     write_files(root, {"vault/wiki/ops/broken.md": "---\ntitle: Broken\n---\n\n[[nowhere]]\n"})
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build"], cwd=root, env=_env(),
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build"],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "vault/wiki/ops/broken.md:5:1: KB101" in result.stdout
     assert "previous site is untouched" in result.stderr
@@ -137,42 +168,83 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path):
 
 def test_strict_build_fails_on_warnings(tmp_path):
     root = make_site_project(tmp_path / "project")
-    write_files(root, {"vault/wiki/ops/lonely.md": "---\ntitle: Lonely\n---\n\n# Lonely\n\n"
-                                                   "## Key Takeaways\n\n- none\n"})
-    plain = subprocess.run([sys.executable, "-m", "kbgen", "build", "--markdown-only"],
-                           cwd=root, env=_env(), capture_output=True, text=True, check=False)
+    write_files(
+        root,
+        {
+            "vault/wiki/ops/lonely.md": "---\ntitle: Lonely\n---\n\n# Lonely\n\n"
+            "## Key Takeaways\n\n- none\n"
+        },
+    )
+    plain = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--markdown-only"],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert plain.returncode == 0, plain.stdout
-    strict = subprocess.run([sys.executable, "-m", "kbgen", "build", "--strict"], cwd=root,
-                            env=_env(), capture_output=True, text=True, check=False)
+    strict = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--strict"],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert strict.returncode == 1
     assert "KB201" in strict.stdout and "KB202" in strict.stdout
 
 
 def test_macro_naming_nothing_fails_the_build_with_file_and_line(tmp_path):
     root = make_site_project(tmp_path / "project")
-    write_files(root, {"vault/wiki/ops/values.md":
-                       '---\ntitle: Values\n---\n\n# Values\n\n{{ risk_title("RR-99") }}\n'})
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build"], cwd=root, env=_env(),
-                            capture_output=True, text=True, check=False)
+    write_files(
+        root,
+        {
+            "vault/wiki/ops/values.md": (
+                '---\ntitle: Values\n---\n\n# Values\n\n{{ risk_title("RR-99") }}\n'
+            )
+        },
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build"],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
-    assert "vault/wiki/ops/values.md:7:1: TR701 risk_title(): no residual-risk row 'RR-99'" \
+    assert (
+        "vault/wiki/ops/values.md:7:1: TR701 risk_title(): no residual-risk row 'RR-99'"
         in result.stdout
+    )
 
 
 def test_mkdocs_build_alone_uses_the_plugin(tmp_path):
     root = make_site_project(tmp_path / "project")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet"], cwd=root, env=_env(),
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--quiet"],
+        cwd=root,
+        env=_env(),
+        check=True,
+        capture_output=True,
+    )
     assert "gets 3 attempts" in html(root, "wiki/ops/ssh-access.html")
 
 
 def test_transclusion_is_guarded_against_cycles(tmp_path):
     root = make_site_project(tmp_path / "project")
-    write_files(root, {"vault/wiki/ops/a.md": "---\ntitle: A\n---\n\n![[b]]\n",
-                       "vault/wiki/ops/b.md": "---\ntitle: B\n---\n\n![[a]]\n"})
+    write_files(
+        root,
+        {
+            "vault/wiki/ops/a.md": "---\ntitle: A\n---\n\n![[b]]\n",
+            "vault/wiki/ops/b.md": "---\ntitle: B\n---\n\n![[a]]\n",
+        },
+    )
     result = run(open_config(str(root / "vault")), commands=("audit", "trace"), cache=False)
     assert any(f.code == "KB109" for f in result.findings)
-    tree = compile_tree(result, root / "build/docs")   # the gate is bypassed on purpose
+    tree = compile_tree(result, root / "build/docs")  # the gate is bypassed on purpose
     page = (root / "build/docs/wiki/ops/a.md").read_text()
     assert "embed cycle" in page
     assert tree.broken["wiki/ops/a.md"] == ["![[a]]"]
@@ -184,8 +256,9 @@ def test_unresolved_links_are_visibly_marked(tmp_path):
     result = run(open_config(str(root / "vault")), commands=("audit", "trace"), cache=False)
     compile_tree(result, root / "build/docs")
     page = (root / "build/docs/wiki/ops/broken.md").read_text()
-    assert "<span class=\"kb-broken\" title=\"no note named &#x27;nowhere&#x27;\">nowhere</span>" \
-        in page
+    assert (
+        '<span class="kb-broken" title="no note named &#x27;nowhere&#x27;">nowhere</span>' in page
+    )
 
 
 def test_serve_rebuilds_when_a_note_or_a_nix_file_changes(tmp_path):
@@ -199,10 +272,14 @@ def test_serve_rebuilds_when_a_note_or_a_nix_file_changes(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "kbgen", "serve", "--dev-addr",
-                               f"127.0.0.1:{port}"], cwd=root, env=_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kbgen", "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=root,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
     def page(path: str) -> str:
         try:
@@ -254,8 +331,13 @@ def test_recompiling_in_one_process_reuses_only_unchanged_pages(tmp_path):
 def test_a_vault_without_a_home_page_gets_a_default_one(tmp_path):
     root = make_site_project(tmp_path / "project")
     (root / "vault" / "index.md").unlink()
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build", "--markdown-only"],
-                            cwd=root, env=_env(), capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", "--markdown-only"],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     home = (root / "build/docs/index.md").read_text(encoding="utf-8")
     assert "kb/dashboard.md" in home and "title:" in home

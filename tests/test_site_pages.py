@@ -43,15 +43,15 @@ class Article(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.depth = 0          # inside <article>
-        self.code = 0           # inside <code> or <pre>
+        self.depth = 0  # inside <article>
+        self.code = 0  # inside <code> or <pre>
         self.pre = 0
         self.heading = 0
         self.anchors: list[dict] = []
         self.text: list[str] = []
         self.tables: list[list[list[str]]] = []
         self.cell: list[str] | None = None
-        self.codes: list[tuple[str, dict | None]] = []   # (text, enclosing <a> attributes)
+        self.codes: list[tuple[str, dict | None]] = []  # (text, enclosing <a> attributes)
         self.links: list[dict] = []
 
     def handle_starttag(self, tag, attrs):
@@ -119,9 +119,15 @@ def article(path: Path) -> Article:
 
 
 def build(root: Path) -> Path:
-    result = subprocess.run([sys.executable, "-m", "kbgen", "build"], cwd=root,
-                            env={**_env()}, capture_output=True, text=True, timeout=600,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build"],
+        cwd=root,
+        env={**_env()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root / "site"
 
@@ -147,8 +153,7 @@ def bundled(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def option_paths(bundled) -> frozenset[str]:
-    checked = run(load_config(bundled / "pyproject.toml"), commands=("audit", "trace"),
-                  cache=False)
+    checked = run(load_config(bundled / "pyproject.toml"), commands=("audit", "trace"), cache=False)
     return PageContext(checked.vault, checked.trace).option_paths
 
 
@@ -174,9 +179,11 @@ def broken_tables(path: Path) -> list[str]:
             if any(re.search(r"\S {3,}\S", c) for c in cells):
                 problems.append(f"a flattened multi-line value in {cells}")
         if [c for c in ("".join(x).strip() for x in table[0])] == ["Where", "Value", "Priority"]:
-            problems += [f"priority column holds {r[2]!r}" for r in
-                         (["".join(c).strip() for c in row] for row in table[1:])
-                         if len(r) == 3 and not PRIORITIES.fullmatch(r[2])]
+            problems += [
+                f"priority column holds {r[2]!r}"
+                for r in (["".join(c).strip() for c in row] for row in table[1:])
+                if len(r) == 3 and not PRIORITIES.fullmatch(r[2])
+            ]
     return problems
 
 
@@ -194,8 +201,9 @@ def test_multi_line_values_are_code_blocks_below_the_table(bundled):
     html = page.read_text(encoding="utf-8")
     assert "shown in full below the table" in html
     assert re.search(r"<pre[^>]*>.*minlen=.*minclass=", html, re.S)
-    tls = next(p for p in option_pages(site) if p.name == "compliance-canonical-tls-minprotocol"
-               ".html")
+    tls = next(
+        p for p in option_pages(site) if p.name == "compliance-canonical-tls-minprotocol.html"
+    )
     assert not broken_tables(tls)
 
 
@@ -236,8 +244,9 @@ def test_every_option_path_in_code_is_a_link(bundled, option_paths):
             if text.strip() in option_paths and anchor is None:
                 unlinked.setdefault(rel, set()).add(text.strip())
     # An option's own page names it in its heading, unlinked.
-    unlinked = {k: v for k, v in unlinked.items()
-                if not (k.startswith("kb/options/") and len(v) == 1)}
+    unlinked = {
+        k: v for k, v in unlinked.items() if not (k.startswith("kb/options/") and len(v) == 1)
+    }
     assert unlinked == {}
 
 
@@ -255,8 +264,12 @@ def test_option_links_look_like_links_and_reach_a_page(bundled):
 
 def test_wiki_and_prd_code_spans_naming_options_are_links(bundled):
     site = bundled / "site"
-    linked = [a for p in [*pages(site, "wiki"), *pages(site, "prd")]
-              for a in article(p).links if "kb-option" in a.get("class", "")]
+    linked = [
+        a
+        for p in [*pages(site, "wiki"), *pages(site, "prd")]
+        for a in article(p).links
+        if "kb-option" in a.get("class", "")
+    ]
     assert len(linked) > 20
 
 
@@ -268,8 +281,13 @@ def test_home_page_counts_the_frameworks_and_links_the_traceability_section(bund
     counted = int(re.search(r"controls across (\d+) frameworks", dashboard).group(1))
     assert words and {NUMBER_WORDS[w] for w in words} == {counted}
     hrefs = {a.get("href") for a in article(site / "index.html").links}
-    for target in ("kb/dashboard.html", "kb/index.html", "kb/frameworks/index.html",
-                   "kb/status/test-written.html", "kb/settings.html"):
+    for target in (
+        "kb/dashboard.html",
+        "kb/index.html",
+        "kb/frameworks/index.html",
+        "kb/status/test-written.html",
+        "kb/settings.html",
+    ):
         assert target in hrefs, target
 
 
@@ -277,8 +295,9 @@ def test_registers_page_links_the_settings_page(bundled):
     site = bundled / "site"
     hrefs = {a.get("href") for a in article(site / "registers/index.html").links}
     assert "../kb/settings.html" in hrefs
-    assert "resolved-settings.yaml" in article(site / "registers/index.html").plain + \
-        "".join(c for c, _ in article(site / "registers/index.html").codes)
+    assert "resolved-settings.yaml" in article(site / "registers/index.html").plain + "".join(
+        c for c, _ in article(site / "registers/index.html").codes
+    )
 
 
 def test_frameworks_page_gives_each_framework_its_matrix_prd_and_controls(bundled):
@@ -311,13 +330,16 @@ def test_register_rows_carry_the_fields_auditors_ask_for(bundled):
 
 # -- the small site project: a note's option code span and PRD cells ----------------------
 
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     root = make_site_project(tmp_path_factory.mktemp("small") / "project")
     note = root / "vault" / "wiki" / "ops" / "option-mentions.md"
-    note.write_text("---\ntitle: Option mentions\n---\n\n# Option mentions\n\n"
-                    "Set `services.openssh.settings.MaxAuthTries` and never `no.such.option`.\n",
-                    encoding="utf-8")
+    note.write_text(
+        "---\ntitle: Option mentions\n---\n\n# Option mentions\n\n"
+        "Set `services.openssh.settings.MaxAuthTries` and never `no.such.option`.\n",
+        encoding="utf-8",
+    )
     build(root)
     return root
 

@@ -33,8 +33,11 @@ def project(tmp_path: Path, *overlays: Path) -> Path:
             shutil.copytree(overlay, root, dirs_exist_ok=True)
     if not (root / "pyproject.toml").exists():
         (root / "pyproject.toml").write_text("[tool.kbgen]\n")
-    placeholders = [p for p in root.glob("evidence/**/*") if p.is_file() and
-                    "@HEAD@" in p.read_text(encoding="utf-8")]
+    placeholders = [
+        p
+        for p in root.glob("evidence/**/*")
+        if p.is_file() and "@HEAD@" in p.read_text(encoding="utf-8")
+    ]
     if placeholders:
         head = commit_all(root)
         for path in placeholders:
@@ -44,10 +47,15 @@ def project(tmp_path: Path, *overlays: Path) -> Path:
 
 def commit_all(root: Path) -> str:
     """Make ``root`` a git repository with everything committed; the commit id."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=kbgen tests", "-c",
-                               "user.email=tests@kbgen.invalid", *args], cwd=root, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.name=kbgen tests", "-c", "user.email=tests@kbgen.invalid", *args],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     git("init", "-q")
     git("add", "-A")
@@ -62,8 +70,14 @@ def findings(out: str) -> list[str]:
 def test_base_project_is_clean_for_every_rule(tmp_path, kbgen, monkeypatch):
     """With the upstream fixture (TR211 says so without one; see its fixture)."""
     monkeypatch.chdir(project(tmp_path))
-    code, out, _ = kbgen("check", "--fail-on", "info", "--no-nix-parse", "--nixos-options",
-                         str(FIXTURES / "upstream" / "options.json"))
+    code, out, _ = kbgen(
+        "check",
+        "--fail-on",
+        "info",
+        "--no-nix-parse",
+        "--nixos-options",
+        str(FIXTURES / "upstream" / "options.json"),
+    )
     assert findings(out) == [], out
     assert code == 0
 

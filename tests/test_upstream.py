@@ -24,23 +24,36 @@ def upstream():
     return load_upstream(OPTIONS)
 
 
-@pytest.mark.parametrize(("path", "kind", "option"), [
-    ("services.openssh.enable", "option", "services.openssh.enable"),
-    ('environment.etc."security/pwquality.conf".text', "option", "environment.etc.<name>.text"),
-    ("users.users.<name>.isNormalUser", "option", "users.users.<name>.isNormalUser"),
-    ("networking.interfaces.eth0.ipv4.addresses.*.address", "option",
-     "networking.interfaces.<name>.ipv4.addresses.*.address"),
-    ("services.openssh.settings.MaxAuthTries", "freeform", "services.openssh.settings"),
-    ("systemd.services.sshd.serviceConfig.ProtectSystem", "freeform",
-     "systemd.services.<name>.serviceConfig"),
-    ('boot.kernel.sysctl."kernel.kptr_restrict"', "freeform", "boot.kernel.sysctl"),
-    # The file declares this key below the freeform parent: its own entry wins.
-    ('boot.kernel.sysctl."net.core.rmem_max"', "option", 'boot.kernel.sysctl."net.core.rmem_max"'),
-    ("services.openssh", "namespace", None),
-    ("environment.etc.issue.bogus", "missing", None),
-    ("services.openssh.enabled", "missing", None),
-    ("nosuch.option", "missing", None),
-])
+@pytest.mark.parametrize(
+    ("path", "kind", "option"),
+    [
+        ("services.openssh.enable", "option", "services.openssh.enable"),
+        ('environment.etc."security/pwquality.conf".text', "option", "environment.etc.<name>.text"),
+        ("users.users.<name>.isNormalUser", "option", "users.users.<name>.isNormalUser"),
+        (
+            "networking.interfaces.eth0.ipv4.addresses.*.address",
+            "option",
+            "networking.interfaces.<name>.ipv4.addresses.*.address",
+        ),
+        ("services.openssh.settings.MaxAuthTries", "freeform", "services.openssh.settings"),
+        (
+            "systemd.services.sshd.serviceConfig.ProtectSystem",
+            "freeform",
+            "systemd.services.<name>.serviceConfig",
+        ),
+        ('boot.kernel.sysctl."kernel.kptr_restrict"', "freeform", "boot.kernel.sysctl"),
+        # The file declares this key below the freeform parent: its own entry wins.
+        (
+            'boot.kernel.sysctl."net.core.rmem_max"',
+            "option",
+            'boot.kernel.sysctl."net.core.rmem_max"',
+        ),
+        ("services.openssh", "namespace", None),
+        ("environment.etc.issue.bogus", "missing", None),
+        ("services.openssh.enabled", "missing", None),
+        ("nosuch.option", "missing", None),
+    ],
+)
 def test_lookup(upstream, path, kind, option):
     match = upstream.lookup(path)
     assert match.kind == kind
@@ -69,28 +82,41 @@ def test_defaults_and_descriptions(upstream):
     assert example.default == "{}"
 
 
-@pytest.mark.parametrize(("type_text", "value", "wrong"), [
-    ("boolean", True, False), ("boolean", "yes", True), ("boolean", None, True),
-    ("null or signed integer", None, False), ("null or signed integer", "1", True),
-    ("16 bit unsigned integer; between 0 and 65535 (both inclusive)", 22, False),
-    ("signed integer", True, True), ("string", 3, True), ("string", "x", False),
-    ('null or one of "yes", "no"', "no", False), ('null or one of "yes", "no"', "never", True),
-    ("list of string", 3, False), ("string or signed integer", 3.5, False),
-    ("null or (unsigned integer, meaning >=0)", "big", True),
-])
+@pytest.mark.parametrize(
+    ("type_text", "value", "wrong"),
+    [
+        ("boolean", True, False),
+        ("boolean", "yes", True),
+        ("boolean", None, True),
+        ("null or signed integer", None, False),
+        ("null or signed integer", "1", True),
+        ("16 bit unsigned integer; between 0 and 65535 (both inclusive)", 22, False),
+        ("signed integer", True, True),
+        ("string", 3, True),
+        ("string", "x", False),
+        ('null or one of "yes", "no"', "no", False),
+        ('null or one of "yes", "no"', "never", True),
+        ("list of string", 3, False),
+        ("string or signed integer", 3.5, False),
+        ("null or (unsigned integer, meaning >=0)", "big", True),
+    ],
+)
 def test_type_mismatch(type_text, value, wrong):
     assert (type_mismatch(type_text, value) is not None) == wrong
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "not found"),
-    (b"{not json", "not JSON"),
-    (b"\xff\xfe", "not JSON"),
-    (b"[]", "non-empty JSON object"),
-    (b"{}", "non-empty JSON object"),
-    (b'{"a.b": 3}', "not an option object"),
-    (b'{"a.b": {"type": 1}}', "not an option object"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not found"),
+        (b"{not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b"[]", "non-empty JSON object"),
+        (b"{}", "non-empty JSON object"),
+        (b'{"a.b": 3}', "not an option object"),
+        (b'{"a.b": {"type": 1}}', "not an option object"),
+    ],
+)
 def test_bad_input_is_one_error_with_the_path(tmp_path, content, message):
     path = tmp_path / "options.json"
     if content is not None:
@@ -130,8 +156,9 @@ def test_config_key(tmp_path, kbgen, monkeypatch):
 def test_config_key_stays_in_the_project(tmp_path):
     with pytest.raises(ConfigError, match="nixos-options"):
         config_from_table({"nixos-options": "../options.json"}, project_root=tmp_path)
-    assert config_from_table({"nixos-options": ""}, project_root=tmp_path).nixos_options_path \
-        is None
+    assert (
+        config_from_table({"nixos-options": ""}, project_root=tmp_path).nixos_options_path is None
+    )
 
 
 def test_override_on_build_and_trace(tmp_path, kbgen, monkeypatch):
@@ -141,8 +168,9 @@ def test_override_on_build_and_trace(tmp_path, kbgen, monkeypatch):
     monkeypatch.chdir(root)
     code, out, _ = kbgen("trace", "--select", "TR209,TR211", "--nixos-options", str(OPTIONS))
     assert code == 1
-    assert len(findings(out)) == len((TRACE / overlay.parent / "expected.txt")
-                                     .read_text().splitlines())
+    assert len(findings(out)) == len(
+        (TRACE / overlay.parent / "expected.txt").read_text().splitlines()
+    )
     code, _, _ = kbgen("build", "--markdown-only", "--nixos-options", str(OPTIONS))
     assert code == 1  # the TR209 errors stop the build
 
@@ -150,8 +178,11 @@ def test_override_on_build_and_trace(tmp_path, kbgen, monkeypatch):
 def test_generated_file_of_real_size_shape(tmp_path):
     """Entries with every field NixOS writes (example, relatedPackages, readOnly) load."""
     entries = json.loads(OPTIONS.read_text())
-    entries["x.y"] = {**entries["services.openssh.enable"], "relatedPackages": "<p/>",
-                      "example": {"_type": "literalMD", "text": "*x*"}}
+    entries["x.y"] = {
+        **entries["services.openssh.enable"],
+        "relatedPackages": "<p/>",
+        "example": {"_type": "literalMD", "text": "*x*"},
+    }
     path = tmp_path / "o.json"
     path.write_text(json.dumps(entries))
     assert load_upstream(path).lookup("x.y").kind == "option"

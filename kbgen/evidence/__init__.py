@@ -40,8 +40,9 @@ def load_evidence(config: Config) -> Evidence:
         return Evidence(folder=shown)
     runs, problems = read_folder(folder, config.project_root)
     problems.extend(_conflicts(runs))
-    revisions, note = current_revisions(config.project_root, config.flake_root,
-                                        (run.flake_rev for run in runs))
+    revisions, note = current_revisions(
+        config.project_root, config.flake_root, (run.flake_rev for run in runs)
+    )
     return Evidence(shown, tuple(runs), tuple(problems), revisions, note)
 
 
@@ -53,8 +54,13 @@ def _conflicts(runs: list[TestRun]) -> list[EvidenceProblem]:
         key = (run.test, run.flake_rev)
         earlier = first.setdefault(key, run)
         if earlier is not run and earlier.result is not run.result:
-            problems.append(EvidenceProblem(
-                EvidenceProblemKind.CONFLICT,
-                f"test {run.test!r} {run.result} on {run.flake_rev[:12]}, but "
-                f"{earlier.path}:{earlier.line} says it {earlier.result}", run.path, run.line))
+            problems.append(
+                EvidenceProblem(
+                    EvidenceProblemKind.CONFLICT,
+                    f"test {run.test!r} {run.result} on {run.flake_rev[:12]}, but "
+                    f"{earlier.path}:{earlier.line} says it {earlier.result}",
+                    run.path,
+                    run.line,
+                )
+            )
     return problems

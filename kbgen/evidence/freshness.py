@@ -15,8 +15,9 @@ from pathlib import Path
 _TIMEOUT = 20
 
 
-def current_revisions(project_root: Path, flake_root: Path, revisions: Iterable[str]
-                      ) -> tuple[frozenset[str], str | None]:
+def current_revisions(
+    project_root: Path, flake_root: Path, revisions: Iterable[str]
+) -> tuple[frozenset[str], str | None]:
     """(the revisions of ``revisions`` that are current, why none could be, if so)."""
     wanted = sorted(set(revisions))
     if not wanted:
@@ -45,8 +46,9 @@ def current_revisions(project_root: Path, flake_root: Path, revisions: Iterable[
 
 def _git(cwd: Path, *args: str) -> str | None:
     try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                timeout=_TIMEOUT, check=False)
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
@@ -55,8 +57,13 @@ def _git(cwd: Path, *args: str) -> str | None:
 def _unchanged(cwd: Path, commit: str, head: str, flake: str) -> bool:
     """Whether no file under ``flake`` differs between ``commit`` and ``head``."""
     try:
-        result = subprocess.run(["git", "diff", "--quiet", commit, head, "--", flake], cwd=cwd,
-                                capture_output=True, timeout=_TIMEOUT, check=False)
+        result = subprocess.run(
+            ["git", "diff", "--quiet", commit, head, "--", flake],
+            cwd=cwd,
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return result.returncode == 0

@@ -42,19 +42,24 @@ class _Invalid(ValueError):
         self.line = line
 
 
-def read_folder(folder: Path, project_root: Path
-                ) -> tuple[list[TestRun], list[EvidenceProblem]]:
+def read_folder(folder: Path, project_root: Path) -> tuple[list[TestRun], list[EvidenceProblem]]:
     """Every ``*.json`` and ``*.xml`` result below ``folder``, in path order."""
     runs: list[TestRun] = []
     problems: list[EvidenceProblem] = []
     for path in sorted(folder.rglob("*")):
         if path.suffix not in (".json", ".xml"):
             continue
-        shown = path.relative_to(project_root).as_posix() \
-            if path.is_relative_to(project_root) else str(path)
+        shown = (
+            path.relative_to(project_root).as_posix()
+            if path.is_relative_to(project_root)
+            else str(path)
+        )
         if path.is_symlink() and not (inside(path, folder) or inside(path, project_root)):
-            problems.append(_problem(shown, "a link that leads out of the evidence folder and "
-                                            "the project: not read"))
+            problems.append(
+                _problem(
+                    shown, "a link that leads out of the evidence folder and the project: not read"
+                )
+            )
             continue
         if not path.is_file():  # a folder named *.json, a FIFO, a dangling link
             continue
@@ -78,6 +83,7 @@ def _problem(path: str, message: str, line: int = 1) -> EvidenceProblem:
 
 
 # -- kbgen's JSON ------------------------------------------------------------------------
+
 
 def _json_runs(data: bytes, path: str) -> tuple[list[TestRun], list[EvidenceProblem]]:
     try:
@@ -104,8 +110,11 @@ def _run(item: Any, path: str, line: int, text: str) -> TestRun:
     if not isinstance(item, dict):
         raise _Invalid("a result must be a JSON object", line)
     if item.get("kbgen_evidence") != FORMAT:
-        raise _Invalid(f"not a kbgen evidence record (need \"kbgen_evidence\": {FORMAT}, got "
-                       f"{item.get('kbgen_evidence')!r})", line)
+        raise _Invalid(
+            f'not a kbgen evidence record (need "kbgen_evidence": {FORMAT}, got '
+            f"{item.get('kbgen_evidence')!r})",
+            line,
+        )
     missing = [key for key in _REQUIRED if key not in item]
     if missing:
         raise _Invalid(f"result lacks {', '.join(repr(m) for m in missing)}", line)
@@ -114,11 +123,17 @@ def _run(item: Any, path: str, line: int, text: str) -> TestRun:
     if not isinstance(assertions, list):
         raise _Invalid("'assertions' must be a list", _line_of(text, '"assertions"') or line)
     return TestRun(
-        test=test, result=_outcome(item, text, line), flake_rev=rev,
+        test=test,
+        result=_outcome(item, text, line),
+        flake_rev=rev,
         system=str(item.get("system", "")),
-        started=_time(item, "started", text, line), finished=_time(item, "finished", text, line),
+        started=_time(item, "started", text, line),
+        finished=_time(item, "finished", text, line),
         assertions=tuple(_assertion(a, text, line) for a in assertions),
-        path=path, line=line, error=_optional_string(item, "error", text, line))
+        path=path,
+        line=line,
+        error=_optional_string(item, "error", text, line),
+    )
 
 
 def _assertion(item: Any, text: str, line: int) -> AssertionResult:
@@ -127,12 +142,16 @@ def _assertion(item: Any, text: str, line: int) -> AssertionResult:
     name = _string(item, "name", text, line)
     where = _line_of(text, json.dumps(name)) or line
     controls = item.get("controls")
-    if controls is not None and (not isinstance(controls, list) or
-                                 not all(isinstance(c, str) for c in controls)):
+    if controls is not None and (
+        not isinstance(controls, list) or not all(isinstance(c, str) for c in controls)
+    ):
         raise _Invalid(f"assertion {name!r}: 'controls' must be a list of strings", where)
-    return AssertionResult(name, _outcome(item, text, where),
-                           tuple(controls) if controls is not None else None,
-                           _optional_string(item, "error", text, where))
+    return AssertionResult(
+        name,
+        _outcome(item, text, where),
+        tuple(controls) if controls is not None else None,
+        _optional_string(item, "error", text, where),
+    )
 
 
 def _string(item: dict, key: str, text: str, line: int) -> str:
@@ -151,8 +170,10 @@ def _outcome(item: dict, text: str, line: int) -> Outcome:
     try:
         return Outcome(value)
     except ValueError:
-        raise _Invalid(f"'result' must be \"passed\" or \"failed\", got {value!r}",
-                       _line_of(text, '"result"') or line) from None
+        raise _Invalid(
+            f'\'result\' must be "passed" or "failed", got {value!r}',
+            _line_of(text, '"result"') or line,
+        ) from None
 
 
 def _time(item: dict, key: str, text: str, line: int) -> datetime | None:
@@ -162,8 +183,10 @@ def _time(item: dict, key: str, text: str, line: int) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise _Invalid(f"'{key}' must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got "
-                       f"{value!r}", _line_of(text, f'"{key}"') or line) from None
+        raise _Invalid(
+            f"'{key}' must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got {value!r}",
+            _line_of(text, f'"{key}"') or line,
+        ) from None
 
 
 def _line_of(text: str, needle: str, occurrence: int = 0) -> int:
@@ -181,6 +204,7 @@ def _line_of(text: str, needle: str, occurrence: int = 0) -> int:
 # A ``testsuite`` named after a compliance test is one run; its ``testcase``s are its
 # assertions; a ``controls`` property (comma- or space-separated) on a test case or the
 # suite narrows the controls; ``flake_rev`` and ``system`` are suite properties.
+
 
 def _junit_runs(data: bytes, path: str) -> tuple[list[TestRun], list[EvidenceProblem]]:
     try:
@@ -218,15 +242,26 @@ def _suite_run(element: Any, path: str, line: int) -> TestRun:
         case = TestCase.fromelem(case_element)
         outcome = Outcome.PASSED if case.is_passed or case.is_skipped else Outcome.FAILED
         errors = [r.message for r in case.result if getattr(r, "message", None)]
-        assertions.append(AssertionResult(case.name or "", outcome,
-                                          _case_controls(case_element),
-                                          "; ".join(errors) if errors else None))
+        assertions.append(
+            AssertionResult(
+                case.name or "",
+                outcome,
+                _case_controls(case_element),
+                "; ".join(errors) if errors else None,
+            )
+        )
     failed = any(a.result is Outcome.FAILED for a in assertions)
     return TestRun(
-        test=suite.name, result=Outcome.FAILED if failed else Outcome.PASSED,
-        flake_rev=properties["flake_rev"], system=properties.get("system", ""),
-        started=_suite_time(suite.timestamp), finished=None, assertions=tuple(assertions),
-        path=path, line=line)
+        test=suite.name,
+        result=Outcome.FAILED if failed else Outcome.PASSED,
+        flake_rev=properties["flake_rev"],
+        system=properties.get("system", ""),
+        started=_suite_time(suite.timestamp),
+        finished=None,
+        assertions=tuple(assertions),
+        path=path,
+        line=line,
+    )
 
 
 def _case_controls(element: Any) -> tuple[str, ...] | None:

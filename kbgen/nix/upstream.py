@@ -37,8 +37,11 @@ from kbgen.nix.model import LIST_WILDCARD, NAME_WILDCARD, FlakeIndex, join_path,
 #: ``attrsOf`` of a non-submodule, ``types.attrs``, format types, untyped options).
 _FREEFORM = re.compile(r"attribute set|open submodule|\bvalue\)?$|^anything$")
 _ALIAS = re.compile(r"^Alias of (?:\{option\}`([^`]+)`|<option>([^<]+)</option>)\.?\s*$")
-_REMOVED_TEXT = re.compile(r"(?:has been|been) removed|no longer (?:be used|has any effect)|"
-                           r"renamed to", re.I)
+_REMOVED_TEXT = re.compile(
+    r"(?:has been|been) removed|no longer (?:be used|has any effect)|"
+    r"renamed to",
+    re.I,
+)
 _MERGED = "_mkMergedOptionModule"
 
 
@@ -75,8 +78,10 @@ class UpstreamOption:
         if text and _REMOVED_TEXT.search(text):
             return f"NixOS no longer has: {text}"
         if self.default == json.dumps(_MERGED):
-            return "NixOS replaced (mkChangedOptionModule or mkMergedOptionModule; see " \
-                   f"{', '.join(self.declarations) or 'its declaration'})"
+            return (
+                "NixOS replaced (mkChangedOptionModule or mkMergedOptionModule; see "
+                f"{', '.join(self.declarations) or 'its declaration'})"
+            )
         if not text and self.type == "unspecified value":
             where = f" (see {self.declarations[0]})" if self.declarations else ""
             return f"NixOS removed{where}"
@@ -193,12 +198,20 @@ class UpstreamOptions:
 def _instantiate(key: str, segs: tuple[str, ...]) -> str:
     """An option key with its placeholders replaced by the query's segments there."""
     own = _segments(key)
-    return join_path([segs[i] if is_placeholder(seg) and i < len(segs) and not
-                      is_placeholder(segs[i]) else seg for i, seg in enumerate(own)])
+    return join_path(
+        [
+            segs[i]
+            if is_placeholder(seg) and i < len(segs) and not is_placeholder(segs[i])
+            else seg
+            for i, seg in enumerate(own)
+        ]
+    )
 
 
-_INTEGER = re.compile(r"^(?:(?:signed|unsigned|positive) )?integer\b|^\d+ bit (?:un)?signed "
-                      r"integer\b|^integer between\b")
+_INTEGER = re.compile(
+    r"^(?:(?:signed|unsigned|positive) )?integer\b|^\d+ bit (?:un)?signed "
+    r"integer\b|^integer between\b"
+)
 _STRING = re.compile(r"^(?:non-empty |single-line )?string\b|^strings concatenated with\b")
 _ENUM = re.compile(r'^one of ((?:"(?:[^"\\]|\\.)*"(?:, |$))+)$')
 
@@ -208,7 +221,7 @@ def type_mismatch(type_text: str, value: object) -> str | None:
     integer, a string, an enum of strings, each maybe ``null or``) rejects it; ``None``
     when it fits or the type is not one of these."""
     nullable = type_text.startswith("null or ")
-    base = type_text[len("null or "):] if nullable else type_text
+    base = type_text[len("null or ") :] if nullable else type_text
     if base.startswith("(") and base.endswith(")"):
         base = base[1:-1]
     enum = _ENUM.match(base)
@@ -225,8 +238,11 @@ def type_mismatch(type_text: str, value: object) -> str | None:
     if base == "boolean":
         return None if isinstance(value, bool) else "a boolean"
     if _INTEGER.match(base):
-        return None if isinstance(value, int) and not isinstance(value, bool) else \
-            f"an integer ({type_text})"
+        return (
+            None
+            if isinstance(value, int) and not isinstance(value, bool)
+            else f"an integer ({type_text})"
+        )
     if _STRING.match(base):
         return None if isinstance(value, str) else f"a string ({type_text})"
     return None
@@ -236,8 +252,11 @@ def _matching(node: _Node, seg: str) -> list[_Node]:
     """The children of ``node`` that one query segment can stand for."""
     if is_placeholder(seg):
         return list(node.children.values())
-    return [child for key in (seg, NAME_WILDCARD, LIST_WILDCARD)
-            if (child := node.children.get(key)) is not None]
+    return [
+        child
+        for key in (seg, NAME_WILDCARD, LIST_WILDCARD)
+        if (child := node.children.get(key)) is not None
+    ]
 
 
 def _segments(key: str) -> tuple[str, ...]:
@@ -254,17 +273,24 @@ def _option(key: str, raw: dict) -> UpstreamOption:
     description = raw.get("description")
     if isinstance(description, dict):  # older files: {"_type": "mdDoc", "text": ...}
         description = description.get("text")
-    return UpstreamOption(key, str(raw.get("type") or "unspecified value"),
-                          description if isinstance(description, str) else "",
-                          render_default(raw["default"]) if "default" in raw else None,
-                          tuple(declarations), bool(raw.get("readOnly")))
+    return UpstreamOption(
+        key,
+        str(raw.get("type") or "unspecified value"),
+        description if isinstance(description, str) else "",
+        render_default(raw["default"]) if "default" in raw else None,
+        tuple(declarations),
+        bool(raw.get("readOnly")),
+    )
 
 
 def render_default(value: object) -> str:
     """A default as NixOS shows it: the text of a literal expression, else JSON."""
-    if isinstance(value, dict) and value.get("_type") in ("literalExpression", "literalExample",
-                                                          "literalMD", "literalDocBook") \
-            and isinstance(value.get("text"), str):
+    if (
+        isinstance(value, dict)
+        and value.get("_type")
+        in ("literalExpression", "literalExample", "literalMD", "literalDocBook")
+        and isinstance(value.get("text"), str)
+    ):
         return value["text"]
     return json.dumps(value, ensure_ascii=False)
 
@@ -276,23 +302,34 @@ def load_upstream(path: Path, shown: str | None = None) -> UpstreamOptions:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise KbgenError("nixos-options file not found (build it with `nix build "
-                         ".#nixos-options`, see flake/README.md)", where) from exc
+        raise KbgenError(
+            "nixos-options file not found (build it with `nix build "
+            ".#nixos-options`, see flake/README.md)",
+            where,
+        ) from exc
     except OSError as exc:
-        raise KbgenError(f"cannot read nixos-options file: {exc.strerror or exc}",
-                         where) from exc
+        raise KbgenError(f"cannot read nixos-options file: {exc.strerror or exc}", where) from exc
     try:
         entries = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise KbgenError(f"nixos-options file is not JSON: {exc}", where) from exc
     if not isinstance(entries, dict) or not entries:
-        raise KbgenError("nixos-options file must be a non-empty JSON object keyed by option "
-                         "path (NixOS's options.json)", where)
+        raise KbgenError(
+            "nixos-options file must be a non-empty JSON object keyed by option "
+            "path (NixOS's options.json)",
+            where,
+        )
     for key, value in entries.items():
-        if not isinstance(value, dict) or not isinstance(value.get("type", ""), str) \
-                or not isinstance(value.get("declarations", []), list):
-            raise KbgenError(f"nixos-options file: entry {key!r} is not an option object "
-                             "(with a string type and a list of declarations)", where)
+        if (
+            not isinstance(value, dict)
+            or not isinstance(value.get("type", ""), str)
+            or not isinstance(value.get("declarations", []), list)
+        ):
+            raise KbgenError(
+                f"nixos-options file: entry {key!r} is not an option object "
+                "(with a string type and a list of declarations)",
+                where,
+            )
     return UpstreamOptions(entries, where)
 
 
@@ -317,4 +354,3 @@ def nixpkgs_file(declaration: str) -> str | None:
     if match is None or (declaration.startswith("/") and "-source/" not in declaration):
         return None
     return match.group(1)
-

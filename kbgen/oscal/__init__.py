@@ -15,5 +15,11 @@ from kbgen.oscal.ids import OSCAL_VERSION, oscal_control_id
 
 MODELS = ("component-definition", "assessment-results")
 
-__all__ = ["FINDING_STATUS", "MODELS", "OSCAL_VERSION", "assessment_results",
-           "component_definition", "oscal_control_id"]
+__all__ = [
+    "FINDING_STATUS",
+    "MODELS",
+    "OSCAL_VERSION",
+    "assessment_results",
+    "component_definition",
+    "oscal_control_id",
+]

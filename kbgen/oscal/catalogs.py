@@ -61,16 +61,29 @@ def catalogs(trace: TraceModel) -> dict[str, Catalog]:
         known = found.get(prd.framework)
         if known is not None:
             found[prd.framework] = Catalog(
-                known.framework, known.name, known.version, (*known.prds, path),
-                known.href or _catalog_key(trace, prd.note), known.local)
+                known.framework,
+                known.name,
+                known.version,
+                (*known.prds, path),
+                known.href or _catalog_key(trace, prd.note),
+                known.local,
+            )
             continue
         given = _catalog_key(trace, prd.note)
         nist = prd.framework == "nist-800-53"
-        local = tuple(f"{SHARED_NIST}/{name}" for name in SHARED_NIST_FILES
-                      if nist and (shared / name).is_file())
+        local = tuple(
+            f"{SHARED_NIST}/{name}"
+            for name in SHARED_NIST_FILES
+            if nist and (shared / name).is_file()
+        )
         found[prd.framework] = Catalog(
-            prd.framework, prd.name or FRAMEWORKS[prd.framework].name, prd.version, (path,),
-            given or (NIST_CATALOG if nist else None), local)
+            prd.framework,
+            prd.name or FRAMEWORKS[prd.framework].name,
+            prd.version,
+            (path,),
+            given or (NIST_CATALOG if nist else None),
+            local,
+        )
     return dict(sorted(found.items()))
 
 
@@ -83,26 +96,47 @@ def _catalog_key(trace: TraceModel, note_path: str) -> str | None:
 
 def resource(catalog: Catalog) -> dict[str, Any]:
     """The back-matter resource that names a framework's catalog and its PRDs."""
-    rlinks = ([{"href": catalog.href, "media-type": "application/oscal.catalog+json"}]
-              if catalog.href else [])
+    rlinks = (
+        [{"href": catalog.href, "media-type": "application/oscal.catalog+json"}]
+        if catalog.href
+        else []
+    )
     rlinks += [{"href": path} for path in catalog.local]
     rlinks += [{"href": href(path), "media-type": "text/markdown"} for path in catalog.prds]
-    text = (f"{catalog.title}: the control ids are those of the framework's catalog"
-            if catalog.href else
-            f"{catalog.title}: no OSCAL catalog is named (add catalog: to the framework "
-            "frontmatter of its PRD); the controls are those listed in the PRD")
-    return {"uuid": catalog.resource_uuid, "title": catalog.title,
-            "description": text,
-            "props": [prop("framework", catalog.framework),
-                      *([prop("version", catalog.version)] if catalog.version else [])],
-            "rlinks": rlinks}
+    text = (
+        f"{catalog.title}: the control ids are those of the framework's catalog"
+        if catalog.href
+        else f"{catalog.title}: no OSCAL catalog is named (add catalog: to the framework "
+        "frontmatter of its PRD); the controls are those listed in the PRD"
+    )
+    return {
+        "uuid": catalog.resource_uuid,
+        "title": catalog.title,
+        "description": text,
+        "props": [
+            prop("framework", catalog.framework),
+            *([prop("version", catalog.version)] if catalog.version else []),
+        ],
+        "rlinks": rlinks,
+    }
 
 
 def catalog_links(catalog: Catalog) -> list[dict[str, str]]:
     """Links of a control implementation: its catalog resource and local baselines."""
-    links = [{"href": f"#{catalog.resource_uuid}", "rel": "reference",
-              "text": f"{catalog.title} (catalog and PRDs)"}]
-    links += [{"href": path, "rel": "reference",
-               "text": f"a resolved baseline of the catalog, beside the project: "
-                       f"{path.rsplit('/', 1)[-1]}"} for path in catalog.local]
+    links = [
+        {
+            "href": f"#{catalog.resource_uuid}",
+            "rel": "reference",
+            "text": f"{catalog.title} (catalog and PRDs)",
+        }
+    ]
+    links += [
+        {
+            "href": path,
+            "rel": "reference",
+            "text": f"a resolved baseline of the catalog, beside the project: "
+            f"{path.rsplit('/', 1)[-1]}",
+        }
+        for path in catalog.local
+    ]
     return links

@@ -45,37 +45,45 @@ def component_definition(trace: TraceModel, *, time: str | None = None) -> dict[
     sites = OptionSites(trace.flake, folder)
     cats = catalogs(trace)
     carried: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(
-        lambda: defaultdict(list))
+        lambda: defaultdict(list)
+    )
     for control in sorted(trace.controls.controls, key=lambda c: (c.framework, c.note, c.line)):
         by_component = _sites_by_component(trace, sites, control)
         for component, found in by_component.items():
             others = sorted(set(by_component) - {component})
             carried[component][control.framework].append(
-                _requirement(trace, control, component, found, others))
+                _requirement(trace, control, component, found, others)
+            )
         if not by_component:
             carried[ORGANISATION][control.framework].append(
-                _requirement(trace, control, ORGANISATION, [], []))
+                _requirement(trace, control, ORGANISATION, [], [])
+            )
     revision = head_revision(root)
-    return {"component-definition": {
-        "uuid": uuid_for("component-definition", trace.config.flake),
-        "metadata": {
-            "title": f"Control implementations of the NixOS flake {folder or '.'}/",
-            "last-modified": time or document_time(root),
-            "version": revision or "unversioned",
-            "oscal-version": OSCAL_VERSION,
-            "props": [prop("generator", f"kbgen {__version__}")],
-            "remarks": "Written by kbgen export oscal component-definition from the PRDs, "
-                       "registers and flake index. Every href without a scheme is relative "
-                       "to the project root; #L<n> names a line.",
-        },
-        "components": [_component(key, carried[key], cats, folder)
-                       for key in sorted(carried, key=lambda k: (_KIND_ORDER[k[0]], k[1]))],
-        "back-matter": {"resources": [resource(c) for c in cats.values()]},
-    }}
+    return {
+        "component-definition": {
+            "uuid": uuid_for("component-definition", trace.config.flake),
+            "metadata": {
+                "title": f"Control implementations of the NixOS flake {folder or '.'}/",
+                "last-modified": time or document_time(root),
+                "version": revision or "unversioned",
+                "oscal-version": OSCAL_VERSION,
+                "props": [prop("generator", f"kbgen {__version__}")],
+                "remarks": "Written by kbgen export oscal component-definition from the PRDs, "
+                "registers and flake index. Every href without a scheme is relative "
+                "to the project root; #L<n> names a line.",
+            },
+            "components": [
+                _component(key, carried[key], cats, folder)
+                for key in sorted(carried, key=lambda k: (_KIND_ORDER[k[0]], k[1]))
+            ],
+            "back-matter": {"resources": [resource(c) for c in cats.values()]},
+        }
+    }
 
 
-def _sites_by_component(trace: TraceModel, sites: OptionSites, control: Control
-                        ) -> dict[tuple[str, str], list[tuple[str, Site]]]:
+def _sites_by_component(
+    trace: TraceModel, sites: OptionSites, control: Control
+) -> dict[tuple[str, str], list[tuple[str, Site]]]:
     """Component -> (cited option, site) for every option of ``control`` that exists."""
     found: dict[tuple[str, str], list[tuple[str, Site]]] = defaultdict(list)
     for option in dict.fromkeys(trace.valid_options(control)):
@@ -84,8 +92,12 @@ def _sites_by_component(trace: TraceModel, sites: OptionSites, control: Control
     return dict(sorted(found.items(), key=lambda item: (_KIND_ORDER[item[0][0]], item[0][1])))
 
 
-def _component(key: tuple[str, str], by_framework: dict[str, list[dict[str, Any]]],
-               cats: dict[str, Catalog], folder: str) -> dict[str, Any]:
+def _component(
+    key: tuple[str, str],
+    by_framework: dict[str, list[dict[str, Any]]],
+    cats: dict[str, Catalog],
+    folder: str,
+) -> dict[str, Any]:
     kind, name = key
     title, description, path = _component_text(kind, name, folder)
     return {
@@ -96,14 +108,17 @@ def _component(key: tuple[str, str], by_framework: dict[str, list[dict[str, Any]
         "props": [prop("component-kind", kind), *([prop("path", path)] if path else [])],
         **({"links": [{"href": href(path), "rel": "reference", "text": path}]} if path else {}),
         "control-implementations": [
-            {"uuid": uuid_for("control-implementation", kind, name, framework),
-             "source": cats[framework].source if framework in cats else f"#{framework}",
-             "description": f"The {cats[framework].title if framework in cats else framework}"
-                            f" controls {_whose(kind, name)}.",
-             "props": [prop("framework", framework)],
-             **({"links": catalog_links(cats[framework])} if framework in cats else {}),
-             "implemented-requirements": requirements}
-            for framework, requirements in sorted(by_framework.items())],
+            {
+                "uuid": uuid_for("control-implementation", kind, name, framework),
+                "source": cats[framework].source if framework in cats else f"#{framework}",
+                "description": f"The {cats[framework].title if framework in cats else framework}"
+                f" controls {_whose(kind, name)}.",
+                "props": [prop("framework", framework)],
+                **({"links": catalog_links(cats[framework])} if framework in cats else {}),
+                "implemented-requirements": requirements,
+            }
+            for framework, requirements in sorted(by_framework.items())
+        ],
     }
 
 
@@ -111,33 +126,58 @@ def _component_text(kind: str, name: str, folder: str) -> tuple[str, str, str]:
     """(title, description, project-relative folder or '') of a component."""
     base = f"{folder}/" if folder else ""
     if kind == "module":
-        return (f"{name} (NixOS module)", f"The NixOS module {base}modules/{name}/: the "
-                "options it declares and the settings it makes, for the controls that cite "
-                "them.", f"{base}modules/{name}/")
+        return (
+            f"{name} (NixOS module)",
+            f"The NixOS module {base}modules/{name}/: the "
+            "options it declares and the settings it makes, for the controls that cite "
+            "them.",
+            f"{base}modules/{name}/",
+        )
     if kind == "host":
-        return (f"{name} (NixOS host)", f"The host configuration {base}hosts/{name}/: the "
-                "module options it turns on and the values it sets.", f"{base}hosts/{name}/")
+        return (
+            f"{name} (NixOS host)",
+            f"The host configuration {base}hosts/{name}/: the "
+            "module options it turns on and the values it sets.",
+            f"{base}hosts/{name}/",
+        )
     if (kind, name) == REST:
-        return ("flake (other files)", f"The files of the flake {base or './'} outside its "
-                "modules/ and hosts/ folders (flake.nix, lib/ …).", base)
-    return ("Organisational measures", "The controls no part of the flake implements: "
-            "organisational controls covered by a policy note or an accepted residual risk, "
-            "and controls that cite no option that exists in the flake.", "")
+        return (
+            "flake (other files)",
+            f"The files of the flake {base or './'} outside its "
+            "modules/ and hosts/ folders (flake.nix, lib/ …).",
+            base,
+        )
+    return (
+        "Organisational measures",
+        "The controls no part of the flake implements: "
+        "organisational controls covered by a policy note or an accepted residual risk, "
+        "and controls that cite no option that exists in the flake.",
+        "",
+    )
 
 
 def _whose(kind: str, name: str) -> str:
     if kind == "organisation":
         return "that policies, accepted risks or nothing yet cover (no flake option)"
-    return f"whose options the {name} {kind} declares or defines" if kind != "flake" else \
-        "whose options the rest of the flake declares or defines"
+    return (
+        f"whose options the {name} {kind} declares or defines"
+        if kind != "flake"
+        else "whose options the rest of the flake declares or defines"
+    )
 
 
-def _requirement(trace: TraceModel, control: Control, component: tuple[str, str],
-                 found: list[tuple[str, Site]], others: list[tuple[str, str]]
-                 ) -> dict[str, Any]:
+def _requirement(
+    trace: TraceModel,
+    control: Control,
+    component: tuple[str, str],
+    found: list[tuple[str, Site]],
+    others: list[tuple[str, str]],
+) -> dict[str, Any]:
     detail = trace.status_detail(control)
-    lines = [f"**{control.id} {control.title}**".rstrip() + (
-        f": {control.requirement}" if control.requirement else "")]
+    lines = [
+        f"**{control.id} {control.title}**".rstrip()
+        + (f": {control.requirement}" if control.requirement else "")
+    ]
     if found:
         lines += ["", "Nix options here:"]
         lines += [f"- {site.text} ({site.file}:{site.line})" for _, site in found]
@@ -148,9 +188,13 @@ def _requirement(trace: TraceModel, control: Control, component: tuple[str, str]
         "uuid": uuid_for("implemented-requirement", *component, control.key),
         "control-id": oscal_control_id(control.framework, control.id),
         "description": "\n".join(lines),
-        "props": [prop("framework", control.framework), prop("control", control.id),
-                  prop("layer", control.layer), prop("status", detail.status),
-                  *[prop("nix-option", o) for o in dict.fromkeys(o for o, _ in found)]],
+        "props": [
+            prop("framework", control.framework),
+            prop("control", control.id),
+            prop("layer", control.layer),
+            prop("status", detail.status),
+            *[prop("nix-option", o) for o in dict.fromkeys(o for o, _ in found)],
+        ],
         "links": _links(trace, control, [site for _, site in found]),
         **({"remarks": remarks} if remarks else {}),
     }
@@ -166,8 +210,11 @@ def _coverage_lines(trace: TraceModel, control: Control) -> list[str]:
     if risks:
         lines += ["", "Accepted risk: " + ", ".join(_risk_text(trace, r) for r in risks) + "."]
     if not policies and not risks and not trace.valid_options(control):
-        lines += ["", "No option that exists in the flake implements it, and no policy or "
-                      "accepted risk covers it."]
+        lines += [
+            "",
+            "No option that exists in the flake implements it, and no policy or "
+            "accepted risk covers it.",
+        ]
     return lines
 
 
@@ -181,11 +228,15 @@ def _remarks(trace: TraceModel, control: Control, others: list[tuple[str, str]])
     missing = [o.path for o in control.options if o.path not in valid]
     parts = []
     if others:
-        parts.append("Also implemented by: " + ", ".join(
-            f"{name} ({kind})" for kind, name in others) + ".")
+        parts.append(
+            "Also implemented by: " + ", ".join(f"{name} ({kind})" for kind, name in others) + "."
+        )
     if missing:
-        parts.append("Cited in the PRD but neither declared nor defined by the flake: "
-                     + ", ".join(code(o) for o in dict.fromkeys(missing)) + ".")
+        parts.append(
+            "Cited in the PRD but neither declared nor defined by the flake: "
+            + ", ".join(code(o) for o in dict.fromkeys(missing))
+            + "."
+        )
     return " ".join(parts)
 
 
@@ -196,11 +247,23 @@ def _links(trace: TraceModel, control: Control, sites: list[Site]) -> list[dict[
     for site in sites:
         if (site.file, site.line) not in seen:
             seen.add((site.file, site.line))
-            links.append(link(site.file, site.line, "implemented-by",
-                              f"{site.option} at {site.file}:{site.line}"))
+            links.append(
+                link(
+                    site.file,
+                    site.line,
+                    "implemented-by",
+                    f"{site.option} at {site.file}:{site.line}",
+                )
+            )
     for test in trace.tests_by_control.get(control.key, ()):
-        links.append(link(test.pos.file, test.pos.line, "compliance-test",
-                          f"compliance test {test.name} ({test.pos.file}:{test.pos.line})"))
+        links.append(
+            link(
+                test.pos.file,
+                test.pos.line,
+                "compliance-test",
+                f"compliance test {test.name} ({test.pos.file}:{test.pos.line})",
+            )
+        )
     for policy in trace.policies_of(control):
         path = trace.vault.display_path(policy)
         links.append(link(path, None, "policy", f"policy {path}"))
@@ -208,6 +271,7 @@ def _links(trace: TraceModel, control: Control, sites: list[Site]) -> list[dict[
         row = trace.risk_by_id.get(key)
         if row is not None:
             path = trace.vault.display_path(row.note)
-            links.append(link(path, row.line, "accepted-risk", f"accepted risk {key} "
-                              f"({path}:{row.line})"))
+            links.append(
+                link(path, row.line, "accepted-risk", f"accepted risk {key} ({path}:{row.line})")
+            )
     return links

@@ -29,12 +29,16 @@ PROP_NS = "https://kbgen.invalid/ns/oscal"
 #: NIST's OSCAL catalog of SP 800-53 Rev. 5 (every control, PM and withdrawn ones too);
 #: the resolved baseline catalogs in ``../shared/catalogs/nist-sp800-53-rev5/`` are
 #: profiles of it and use the same ids.
-NIST_CATALOG = ("https://raw.githubusercontent.com/usnistgov/oscal-content/main/nist.gov/"
-                "SP800-53/rev5/json/NIST_SP-800-53_rev5_catalog.json")
+NIST_CATALOG = (
+    "https://raw.githubusercontent.com/usnistgov/oscal-content/main/nist.gov/"
+    "SP800-53/rev5/json/NIST_SP-800-53_rev5_catalog.json"
+)
 #: Where the shared, resolved NIST catalogs sit, relative to the project root.
 SHARED_NIST = "../shared/catalogs/nist-sp800-53-rev5"
-SHARED_NIST_FILES = ("NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json",
-                     "NIST_SP-800-53_rev5_PRIVACY-baseline-resolved-profile_catalog-min.json")
+SHARED_NIST_FILES = (
+    "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json",
+    "NIST_SP-800-53_rev5_PRIVACY-baseline-resolved-profile_catalog-min.json",
+)
 
 _NIST = re.compile(r"([A-Z]{2})-(\d{1,2})(?:\((\d{1,2})\))?")
 _TOKEN_BAD = re.compile(r"[^A-Za-z0-9_.\-]+")
@@ -89,7 +93,7 @@ def link(path: str, line: int | None, rel: str, text: str) -> dict[str, str]:
 def one_line(text: str, limit: int = 0) -> str:
     """``text`` with every run of white space made one space (cut to ``limit``)."""
     flat = " ".join(text.split())
-    return flat if not limit or len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+    return flat if not limit or len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def count(number: int, noun: str) -> str:
@@ -104,6 +108,7 @@ def code(text: str, limit: int = 160) -> str:
 
 
 # -- time -------------------------------------------------------------------------------
+
 
 def document_time(project_root: Path) -> str:
     """``SOURCE_DATE_EPOCH`` if set, else the last commit's time, else the epoch."""
@@ -127,8 +132,9 @@ def timestamp(moment: datetime) -> str:
 
 def _git(cwd: Path, *args: str) -> str | None:
     try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                timeout=10, check=False)
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     out = result.stdout.strip()

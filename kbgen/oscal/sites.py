@@ -51,35 +51,52 @@ class OptionSites:
         return known
 
     def _find(self, path: str) -> tuple[Site, ...]:
-        found: list[OptionDecl | OptionDef] = [*self._flake.declared(path),
-                                               *self._flake.defined(path)]
+        found: list[OptionDecl | OptionDef] = [
+            *self._flake.declared(path),
+            *self._flake.defined(path),
+        ]
         segments = split_path(path)
         if any(s in WILDCARDS for s in segments):
-            found += [item for segs, item in self._all()
-                      if len(segs) == len(segments) and _matches(segs, segments)]
+            found += [
+                item
+                for segs, item in self._all()
+                if len(segs) == len(segments) and _matches(segs, segments)
+            ]
         if not [f for f in found if not isinstance(f, OptionDef) or f.test is None]:
-            found += [item for segs, item in self._all()
-                      if len(segs) > len(segments) and _matches(segs, segments)]
-        unique = {(type(f).__name__, f.path, f.pos.file, f.pos.line, f.pos.column): f
-                  for f in found if not isinstance(f, OptionDef) or f.test is None}
+            found += [
+                item
+                for segs, item in self._all()
+                if len(segs) > len(segments) and _matches(segs, segments)
+            ]
+        unique = {
+            (type(f).__name__, f.path, f.pos.file, f.pos.line, f.pos.column): f
+            for f in found
+            if not isinstance(f, OptionDef) or f.test is None
+        }
         return tuple(self._site(unique[key]) for key in sorted(unique, key=_order))
 
     def _all(self) -> list[tuple[tuple[str, ...], OptionDecl | OptionDef]]:
         if self._entries is None:
             self._entries = [(split_path(d.path), d) for d in self._flake.declarations]
-            self._entries += [(split_path(d.path), d) for d in self._flake.definitions
-                              if d.test is None]
+            self._entries += [
+                (split_path(d.path), d) for d in self._flake.definitions if d.test is None
+            ]
         return self._entries
 
     def _site(self, item: OptionDecl | OptionDef) -> Site:
-        return Site(self.component_of(item.pos.file), item.path, item.pos.file,
-                    item.pos.line, describe(item))
+        return Site(
+            self.component_of(item.pos.file),
+            item.path,
+            item.pos.file,
+            item.pos.line,
+            describe(item),
+        )
 
     def component_of(self, file: str) -> tuple[str, str]:
         """The component a project-relative ``.nix`` file belongs to."""
         if not file.startswith(self._prefix):
             return REST
-        parts = file[len(self._prefix):].split("/")
+        parts = file[len(self._prefix) :].split("/")
         if len(parts) >= 2 and parts[0] in ("modules", "hosts"):
             kind = "module" if parts[0] == "modules" else "host"
             return kind, parts[1].removesuffix(".nix") if len(parts) == 2 else parts[1]
@@ -93,8 +110,9 @@ def _order(key: tuple[str, str, str, int, int]) -> tuple[str, int, int, str, str
 
 def _matches(found: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
     """Whether ``found`` starts with ``wanted``; a wildcard on either side matches."""
-    return all(a == b or a in WILDCARDS or b in WILDCARDS
-               for a, b in zip(found, wanted, strict=False))
+    return all(
+        a == b or a in WILDCARDS or b in WILDCARDS for a, b in zip(found, wanted, strict=False)
+    )
 
 
 def describe(item: OptionDecl | OptionDef) -> str:

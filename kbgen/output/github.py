@@ -19,6 +19,8 @@ def _property(text: str) -> str:
 def render(report: Report) -> str:
     lines = []
     for f in report.findings:
-        lines.append(f"::{_COMMAND[f.severity]} file={_property(f.path)},line={f.line},"
-                     f"col={f.column},title={_property(f'{f.code} {f.name}')}::{_data(f.message)}")
+        lines.append(
+            f"::{_COMMAND[f.severity]} file={_property(f.path)},line={f.line},"
+            f"col={f.column},title={_property(f'{f.code} {f.name}')}::{_data(f.message)}"
+        )
     return "".join(line + "\n" for line in lines)

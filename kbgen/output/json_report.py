@@ -17,8 +17,16 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         fix = {
             "safety": str(finding.fix.safety),
             "description": finding.fix.description,
-            "edits": [{"path": e.path, "line": e.line, "start_column": e.start_column,
-                       "end_column": e.end_column, "text": e.text} for e in finding.fix.edits],
+            "edits": [
+                {
+                    "path": e.path,
+                    "line": e.line,
+                    "start_column": e.start_column,
+                    "end_column": e.end_column,
+                    "text": e.text,
+                }
+                for e in finding.fix.edits
+            ],
         }
     return {
         "code": finding.code,

@@ -16,23 +16,36 @@ def render(report: Report) -> str:
     by_file = defaultdict(list)
     for finding in report.findings:
         by_file[finding.path].append(finding)
-    root = ET.Element("testsuites", name=f"kbgen {report.command}",
-                      tests=str(len(report.findings) or len(report.rules)),
-                      failures=str(len(report.findings)))
+    root = ET.Element(
+        "testsuites",
+        name=f"kbgen {report.command}",
+        tests=str(len(report.findings) or len(report.rules)),
+        failures=str(len(report.findings)),
+    )
     for path in sorted(by_file):
         findings = by_file[path]
-        suite = ET.SubElement(root, "testsuite", name=path, tests=str(len(findings)),
-                              failures=str(len(findings)))
+        suite = ET.SubElement(
+            root, "testsuite", name=path, tests=str(len(findings)), failures=str(len(findings))
+        )
         for finding in findings:
-            case = ET.SubElement(suite, "testcase", classname=path,
-                                 name=f"{finding.code} {finding.name} at "
-                                      f"{finding.line}:{finding.column}")
-            failure = ET.SubElement(case, "failure", message=finding.message,
-                                    type=f"{finding.code} {finding.severity}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=path,
+                name=f"{finding.code} {finding.name} at {finding.line}:{finding.column}",
+            )
+            failure = ET.SubElement(
+                case, "failure", message=finding.message, type=f"{finding.code} {finding.severity}"
+            )
             failure.text = f"{path}:{finding.line}:{finding.column}: {finding.message}"
     if not report.findings:
-        suite = ET.SubElement(root, "testsuite", name=f"kbgen {report.command}",
-                              tests=str(len(report.rules)), failures="0")
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=f"kbgen {report.command}",
+            tests=str(len(report.rules)),
+            failures="0",
+        )
         for rule in sorted(report.rules, key=lambda r: r.code):
             ET.SubElement(suite, "testcase", classname="kbgen", name=f"{rule.code} {rule.name}")
     ET.indent(root)

@@ -21,48 +21,73 @@ def render(report: Report) -> str:
             "ruleId": finding.code,
             "level": _LEVEL[finding.severity],
             "message": {"text": finding.message},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": finding.path, "uriBaseId": "PROJECTROOT"},
-                    "region": {"startLine": finding.line, "startColumn": finding.column},
-                },
-            }],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": finding.path, "uriBaseId": "PROJECTROOT"},
+                        "region": {"startLine": finding.line, "startColumn": finding.column},
+                    },
+                }
+            ],
         }
         if finding.code in index:
             result["ruleIndex"] = index[finding.code]
         if finding.fix:
-            result["fixes"] = [{
-                "description": {"text": f"{finding.fix.description} ({finding.fix.safety})"},
-                "artifactChanges": [{
-                    "artifactLocation": {"uri": finding.path, "uriBaseId": "PROJECTROOT"},
-                    "replacements": [{
-                        "deletedRegion": {"startLine": e.line, "startColumn": e.start_column,
-                                          "endColumn": e.end_column},
-                        "insertedContent": {"text": e.text},
-                    } for e in finding.fix.edits],
-                }],
-            }]
+            result["fixes"] = [
+                {
+                    "description": {"text": f"{finding.fix.description} ({finding.fix.safety})"},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {"uri": finding.path, "uriBaseId": "PROJECTROOT"},
+                            "replacements": [
+                                {
+                                    "deletedRegion": {
+                                        "startLine": e.line,
+                                        "startColumn": e.start_column,
+                                        "endColumn": e.end_column,
+                                    },
+                                    "insertedContent": {"text": e.text},
+                                }
+                                for e in finding.fix.edits
+                            ],
+                        }
+                    ],
+                }
+            ]
         results.append(result)
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "kbgen",
-                "version": report.tool_version,
-                "rules": [{
-                    "id": rule.code,
-                    "name": rule.name,
-                    "shortDescription": {"text": rule.summary},
-                    "fullDescription": {"text": rule.section("What it does")},
-                    "help": {"text": rule.section("Why is this bad?"), "markdown": rule.doc},
-                    "defaultConfiguration": {"level": _LEVEL[rule.severity]},
-                    "properties": {"family": rule.family, "fixSafety": str(rule.fix_safety)},
-                } for rule in rules],
-            }},
-            "columnKind": "unicodeCodePoints",
-            "originalUriBaseIds": {"PROJECTROOT": {"uri": "./"}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kbgen",
+                        "version": report.tool_version,
+                        "rules": [
+                            {
+                                "id": rule.code,
+                                "name": rule.name,
+                                "shortDescription": {"text": rule.summary},
+                                "fullDescription": {"text": rule.section("What it does")},
+                                "help": {
+                                    "text": rule.section("Why is this bad?"),
+                                    "markdown": rule.doc,
+                                },
+                                "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+                                "properties": {
+                                    "family": rule.family,
+                                    "fixSafety": str(rule.fix_safety),
+                                },
+                            }
+                            for rule in rules
+                        ],
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "originalUriBaseIds": {"PROJECTROOT": {"uri": "./"}},
+                "results": results,
+            }
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -10,8 +10,11 @@ def _summary(report: Report) -> str:
     if not report.findings:
         return "All checks passed."
     counts = report.counts()
-    parts = [f"{counts[level]} {level}{'s' if counts[level] != 1 else ''}"
-             for level in ("error", "warning", "info") if counts[level]]
+    parts = [
+        f"{counts[level]} {level}{'s' if counts[level] != 1 else ''}"
+        for level in ("error", "warning", "info")
+        if counts[level]
+    ]
     total = len(report.findings)
     line = f"Found {total} finding{'s' if total != 1 else ''} ({', '.join(parts)})."
     safe, unsafe = report.fixable(FixSafety.SAFE), report.fixable(FixSafety.UNSAFE)
@@ -31,8 +34,10 @@ def concise(report: Report) -> str:
 def full(report: Report) -> str:
     out: list[str] = []
     for finding in report.findings:
-        out.append(f"{finding.path}:{finding.line}:{finding.column}: {finding.code} "
-                   f"[{finding.severity}] {finding.name}")
+        out.append(
+            f"{finding.path}:{finding.line}:{finding.column}: {finding.code} "
+            f"[{finding.severity}] {finding.name}"
+        )
         out.append(f"  {finding.message}")
         source = report.source_line(finding)
         if source:

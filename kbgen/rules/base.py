@@ -138,9 +138,17 @@ REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix safety"
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, *, family: str, severity: Severity,
-         fix: FixSafety = FixSafety.NONE, command: str = "audit",
-         reports: tuple[StrEnum, ...] = (), final: bool = False) -> Callable[[Check], Check]:
+def rule(
+    code: str,
+    name: str,
+    *,
+    family: str,
+    severity: Severity,
+    fix: FixSafety = FixSafety.NONE,
+    command: str = "audit",
+    reports: tuple[StrEnum, ...] = (),
+    final: bool = False,
+) -> Callable[[Check], Check]:
     """Register a check function as a rule. The docstring's first line is its summary.
 
     ``reports`` names the problem kinds the check turns into findings; ``final`` marks
@@ -154,18 +162,34 @@ def rule(code: str, name: str, *, family: str, severity: Severity,
             raise ValueError(f"rule name {name!r} is not kebab-case")
         if code in REGISTRY or any(r.name == name for r in REGISTRY.values()):
             raise ValueError(f"rule {code} {name} registered twice")
-        claimed = [f"{kind!r} ({r.code})" for r in REGISTRY.values() for kind in reports
-                   if any(kind is other for other in r.reports)]
+        claimed = [
+            f"{kind!r} ({r.code})"
+            for r in REGISTRY.values()
+            for kind in reports
+            if any(kind is other for other in r.reports)
+        ]
         if claimed:
-            raise ValueError(f"rule {code} reports kinds another rule reports: "
-                             f"{', '.join(claimed)}")
+            raise ValueError(
+                f"rule {code} reports kinds another rule reports: {', '.join(claimed)}"
+            )
         doc = inspect.cleandoc(check.__doc__ or "")
         summary, _, body = doc.partition("\n")
         missing = [s for s in REQUIRED_SECTIONS if f"## {s}" not in body]
         if missing:
             raise ValueError(f"rule {code} docs lack sections: {', '.join(missing)}")
-        REGISTRY[code] = Rule(code, name, family, severity, fix, summary.strip(),
-                              body.strip(), check, command, tuple(reports), final)
+        REGISTRY[code] = Rule(
+            code,
+            name,
+            family,
+            severity,
+            fix,
+            summary.strip(),
+            body.strip(),
+            check,
+            command,
+            tuple(reports),
+            final,
+        )
         return check
 
     return register

@@ -57,6 +57,7 @@ class Context:
     def trace_model(self) -> TraceModel:
         """The traceability model, for trace rules; an error when it was not compiled."""
         if self.trace is None:
-            raise RuntimeError("a trace rule ran without the traceability model "
-                               "(Context.trace is None)")
+            raise RuntimeError(
+                "a trace rule ran without the traceability model (Context.trace is None)"
+            )
         return self.trace

@@ -13,16 +13,23 @@ from kbgen.trace.controls import OPTION_PATH, Control, TraceProblemKind
 def _problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
     for problem in ctx.trace_model.controls.problems:
         if problem.kind in kinds:
-            yield Hit(problem.path, problem.line, problem.column, problem.message,
-                      project=problem.project)
+            yield Hit(
+                problem.path, problem.line, problem.column, problem.message, project=problem.project
+            )
 
 
 def _at(control: Control, message: str) -> Hit:
     return Hit(control.note, control.line, control.column, message)
 
 
-@rule("TR101", "invalid-control-id", family="controls", severity=Severity.ERROR,
-      command="trace", reports=(TraceProblemKind.INVALID_ID,))
+@rule(
+    "TR101",
+    "invalid-control-id",
+    family="controls",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.INVALID_ID,),
+)
 def invalid_control_id(ctx: Context) -> Iterator[Hit]:
     """A control id that does not follow its framework's grammar.
 
@@ -46,8 +53,14 @@ def invalid_control_id(ctx: Context) -> Iterator[Hit]:
     yield from _problems(ctx, TraceProblemKind.INVALID_ID)
 
 
-@rule("TR102", "duplicate-control-id", family="controls", severity=Severity.ERROR,
-      command="trace", reports=(TraceProblemKind.DUPLICATE_ID,))
+@rule(
+    "TR102",
+    "duplicate-control-id",
+    family="controls",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.DUPLICATE_ID,),
+)
 def duplicate_control_id(ctx: Context) -> Iterator[Hit]:
     """The same control defined twice.
 
@@ -68,8 +81,14 @@ def duplicate_control_id(ctx: Context) -> Iterator[Hit]:
     yield from _problems(ctx, TraceProblemKind.DUPLICATE_ID)
 
 
-@rule("TR103", "malformed-control-row", family="controls", severity=Severity.ERROR,
-      command="trace", reports=(TraceProblemKind.MALFORMED_ROW,))
+@rule(
+    "TR103",
+    "malformed-control-row",
+    family="controls",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.MALFORMED_ROW,),
+)
 def malformed_control_row(ctx: Context) -> Iterator[Hit]:
     """A control-table row with the wrong number of cells, no id, or an unknown layer.
 
@@ -92,8 +111,14 @@ def malformed_control_row(ctx: Context) -> Iterator[Hit]:
     yield from _problems(ctx, TraceProblemKind.MALFORMED_ROW)
 
 
-@rule("TR104", "prd-without-framework", family="controls", severity=Severity.ERROR,
-      command="trace", reports=(TraceProblemKind.PRD_FRAMEWORK,))
+@rule(
+    "TR104",
+    "prd-without-framework",
+    family="controls",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.PRD_FRAMEWORK,),
+)
 def prd_without_framework(ctx: Context) -> Iterator[Hit]:
     """A PRD with control tables whose frontmatter does not name a known framework.
 
@@ -117,8 +142,13 @@ def prd_without_framework(ctx: Context) -> Iterator[Hit]:
     yield from _problems(ctx, TraceProblemKind.PRD_FRAMEWORK)
 
 
-@rule("TR201", "control-without-option", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR201",
+    "control-without-option",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def control_without_option(ctx: Context) -> Iterator[Hit]:
     """A host or hybrid control that cites no Nix option.
 
@@ -138,12 +168,12 @@ def control_without_option(ctx: Context) -> Iterator[Hit]:
     """
     for control in ctx.trace_model.controls.controls:
         if control.layer != "org" and not control.options:
-            yield _at(control, f"{control.key} is a {control.layer} control but cites no Nix "
-                               "option")
+            yield _at(
+                control, f"{control.key} is a {control.layer} control but cites no Nix option"
+            )
 
 
-@rule("TR202", "phantom-option", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule("TR202", "phantom-option", family="traceability", severity=Severity.ERROR, command="trace")
 def phantom_option(ctx: Context) -> Iterator[Hit]:
     """A cited Nix option that is neither declared nor defined anywhere in the flake.
 
@@ -174,13 +204,18 @@ def phantom_option(ctx: Context) -> Iterator[Hit]:
                 known = sorted(model.flake.option_paths)
             close = difflib.get_close_matches(option.path, known, n=1, cutoff=0.8)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            yield Hit(control.note, option.line, option.column,
-                      f"{control.key} cites {option.path}, which flake/ neither declares nor "
-                      f"defines{hint}")
+            yield Hit(
+                control.note,
+                option.line,
+                option.column,
+                f"{control.key} cites {option.path}, which flake/ neither declares nor "
+                f"defines{hint}",
+            )
 
 
-@rule("TR203", "control-without-test", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR203", "control-without-test", family="traceability", severity=Severity.ERROR, command="trace"
+)
 def control_without_test(ctx: Context) -> Iterator[Hit]:
     """A host or hybrid control that no compliance test verifies.
 
@@ -200,13 +235,21 @@ def control_without_test(ctx: Context) -> Iterator[Hit]:
     """
     model = ctx.trace_model
     for control in model.controls.controls:
-        if control.layer != "org" and control.options and \
-                not model.tests_by_control.get(control.key):
+        if (
+            control.layer != "org"
+            and control.options
+            and not model.tests_by_control.get(control.key)
+        ):
             yield _at(control, f"no compliance test names {control.key}")
 
 
-@rule("TR204", "test-names-unknown-control", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR204",
+    "test-names-unknown-control",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def test_names_unknown_control(ctx: Context) -> Iterator[Hit]:
     """A compliance test that claims to verify a control no PRD defines.
 
@@ -228,12 +271,22 @@ def test_names_unknown_control(ctx: Context) -> Iterator[Hit]:
     for test in model.tests:
         for key in test.controls:
             if model.canonical_control(key) is None:
-                yield Hit(test.pos.file, test.pos.line, test.pos.column,
-                          f"test {test.name} names {key}, which no PRD defines", project=True)
+                yield Hit(
+                    test.pos.file,
+                    test.pos.line,
+                    test.pos.column,
+                    f"test {test.name} names {key}, which no PRD defines",
+                    project=True,
+                )
 
 
-@rule("TR205", "test-sets-no-cited-option", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR205",
+    "test-sets-no-cited-option",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def test_sets_no_cited_option(ctx: Context) -> Iterator[Hit]:
     """A compliance test whose nodes set none of the options its controls cite.
 
@@ -253,20 +306,35 @@ def test_sets_no_cited_option(ctx: Context) -> Iterator[Hit]:
     """
     model = ctx.trace_model
     for test in model.tests:
-        cited = {o.path for key in test.controls
-                 if (control := model.canonical_control(key)) is not None
-                 for o in control.options}
+        cited = {
+            o.path
+            for key in test.controls
+            if (control := model.canonical_control(key)) is not None
+            for o in control.options
+        }
         if not cited:
             continue
-        if not any(path == option or path.startswith(option + ".") or
-                   option.startswith(path + ".") for path in test.options_set for option in cited):
-            yield Hit(test.pos.file, test.pos.line, test.pos.column,
-                      f"test {test.name} sets none of the options its controls cite",
-                      project=True)
+        if not any(
+            path == option or path.startswith(option + ".") or option.startswith(path + ".")
+            for path in test.options_set
+            for option in cited
+        ):
+            yield Hit(
+                test.pos.file,
+                test.pos.line,
+                test.pos.column,
+                f"test {test.name} sets none of the options its controls cite",
+                project=True,
+            )
 
 
-@rule("TR206", "org-control-without-policy", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR206",
+    "org-control-without-policy",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def org_control_without_policy(ctx: Context) -> Iterator[Hit]:
     """An org control with neither a policy note nor a residual-risk row.
 
@@ -286,14 +354,18 @@ def org_control_without_policy(ctx: Context) -> Iterator[Hit]:
     """
     model = ctx.trace_model
     for control in model.controls.controls:
-        if control.layer == "org" and not model.policies_of(control) and \
-                not model.risks_of(control):
-            yield _at(control, f"{control.key} is an org control but links no policy and no "
-                               "residual-risk row")
+        if (
+            control.layer == "org"
+            and not model.policies_of(control)
+            and not model.risks_of(control)
+        ):
+            yield _at(
+                control,
+                f"{control.key} is an org control but links no policy and no residual-risk row",
+            )
 
 
-@rule("TR207", "uncited-option", family="traceability", severity=Severity.INFO,
-      command="trace")
+@rule("TR207", "uncited-option", family="traceability", severity=Severity.INFO, command="trace")
 def uncited_option(ctx: Context) -> Iterator[Hit]:
     """An option declared in the flake that no control cites and no note mentions.
 
@@ -313,21 +385,29 @@ def uncited_option(ctx: Context) -> Iterator[Hit]:
     """
     model = ctx.trace_model
     cited = {o.path for c in model.controls.controls for o in c.options}
-    cited |= {span.text.strip() for note in model.vault.notes.values()
-              for span in note.code_spans}
+    cited |= {span.text.strip() for note in model.vault.notes.values() for span in note.code_spans}
     cited |= {s.canonical_path for s in model.settings.settings}
     for declaration in model.flake.declarations:
         parts = declaration.path.split(".")
         # Cited itself, or under a cited path (citing a module's option set covers it).
         if any(".".join(parts[:n]) in cited for n in range(2, len(parts) + 1)):
             continue
-        yield Hit(declaration.pos.file, declaration.pos.line, declaration.pos.column,
-                  f"option {declaration.path} is declared but no control cites it",
-                  project=True)
+        yield Hit(
+            declaration.pos.file,
+            declaration.pos.line,
+            declaration.pos.column,
+            f"option {declaration.path} is declared but no control cites it",
+            project=True,
+        )
 
 
-@rule("TR208", "note-cites-missing-option", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR208",
+    "note-cites-missing-option",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def note_cites_missing_option(ctx: Context) -> Iterator[Hit]:
     """A note that names, in backticks, a project option the flake does not have.
 
@@ -357,5 +437,4 @@ def note_cites_missing_option(ctx: Context) -> Iterator[Hit]:
             if not text.startswith(prefixes) or not OPTION_PATH.fullmatch(text):
                 continue
             if not model.flake.is_defined_or_declared(text):
-                yield Hit(path, span.line, span.column,
-                          f"`{text}` is not an option of the flake")
+                yield Hit(path, span.line, span.column, f"`{text}` is not an option of the flake")

@@ -28,8 +28,13 @@ def _matches_rule(rule: Rule, selectors: Iterable[str]) -> bool:
     return any(s == rule.name or rule.code.startswith(s.upper()) for s in selectors)
 
 
-def select_rules(config: Config, *, commands: tuple[str, ...] = ("audit",),
-                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> list[Rule]:
+def select_rules(
+    config: Config,
+    *,
+    commands: tuple[str, ...] = ("audit",),
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+) -> list[Rule]:
     """Rules to run: the command's rules, narrowed by config and command-line selectors.
 
     Selectors are codes (``KB101``), code prefixes (``KB1``) or names (``broken-wikilink``).
@@ -53,23 +58,26 @@ def run_rules(ctx: Context, rules: list[Rule]) -> list[Finding]:
             findings.extend(_findings(ctx, rule, rule.check(ctx), used))
     # The final pass: judge the suppressions by what filtering recorded. Its own findings
     # can be suppressed too, but that does not count as using a suppression.
-    use = SuppressionUse(ctx.vault.notes, frozenset(n for r in rules for n in (r.code, r.name)),
-                         frozenset(used))
+    use = SuppressionUse(
+        ctx.vault.notes, frozenset(n for r in rules for n in (r.code, r.name)), frozenset(used)
+    )
     for rule in rules:
         if rule.final:
             findings.extend(_findings(ctx, rule, rule.check(use), None))
     return sorted(findings, key=Finding.sort_key)
 
 
-def _findings(ctx: Context, rule: Rule, hits: Iterable[Hit],
-              used: set[SuppressionKey] | None) -> Iterable[Finding]:
+def _findings(
+    ctx: Context, rule: Rule, hits: Iterable[Hit], used: set[SuppressionKey] | None
+) -> Iterable[Finding]:
     """Findings of ``rule``'s hits that no per-path ignore or suppression hides; adds the
     suppressions that hide one to ``used`` (when given)."""
     config = ctx.config
     vault = ctx.vault
     severity = _severity(config, rule)
-    ignored_here = [glob for glob, codes in config.per_path_ignores.items()
-                    if _matches_rule(rule, codes)]
+    ignored_here = [
+        glob for glob, codes in config.per_path_ignores.items() if _matches_rule(rule, codes)
+    ]
     for hit in hits:
         note_path = None if hit.project else hit.path
         if note_path is not None and ignored_here and matches(note_path, tuple(ignored_here)):
@@ -81,8 +89,17 @@ def _findings(ctx: Context, rule: Rule, hits: Iterable[Hit],
                     used.add(suppression)
                 continue
         shown = hit.path if hit.project else vault.display_path(hit.path)
-        yield Finding(rule.code, rule.name, severity, shown, hit.line, hit.column, hit.message,
-                      hit.fix, note_path)
+        yield Finding(
+            rule.code,
+            rule.name,
+            severity,
+            shown,
+            hit.line,
+            hit.column,
+            hit.message,
+            hit.fix,
+            note_path,
+        )
 
 
 def _severity(config: Config, rule: Rule) -> Severity:
@@ -96,7 +113,8 @@ def _suppression(ctx: Context, rule: Rule, note_path: str, line: int) -> Suppres
     if note is None or not note.suppressions:
         return None
     for index, suppression in enumerate(note.suppressions):
-        if (rule.code in suppression.codes or rule.name in suppression.codes) and \
-                suppression.covers(line):
+        if (
+            rule.code in suppression.codes or rule.name in suppression.codes
+        ) and suppression.covers(line):
             return note_path, index
     return None

@@ -22,8 +22,14 @@ def _at(control: Control, message: str) -> Hit:
     return Hit(control.note, control.line, control.column, message)
 
 
-@rule("TR801", "malformed-evidence", family=FAMILY, severity=Severity.ERROR, command="trace",
-      reports=(EvidenceProblemKind.MALFORMED,))
+@rule(
+    "TR801",
+    "malformed-evidence",
+    family=FAMILY,
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(EvidenceProblemKind.MALFORMED,),
+)
 def malformed_evidence(ctx: Context) -> Iterator[Hit]:
     """A test result file that cannot be read as evidence.
 
@@ -48,8 +54,14 @@ def malformed_evidence(ctx: Context) -> Iterator[Hit]:
     yield from _problems(ctx, EvidenceProblemKind.MALFORMED)
 
 
-@rule("TR802", "conflicting-evidence", family=FAMILY, severity=Severity.ERROR,
-      command="trace", reports=(EvidenceProblemKind.CONFLICT,))
+@rule(
+    "TR802",
+    "conflicting-evidence",
+    family=FAMILY,
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(EvidenceProblemKind.CONFLICT,),
+)
 def conflicting_evidence(ctx: Context) -> Iterator[Hit]:
     """Two results for the same test and flake revision that disagree.
 
@@ -72,8 +84,7 @@ def conflicting_evidence(ctx: Context) -> Iterator[Hit]:
     yield from _problems(ctx, EvidenceProblemKind.CONFLICT)
 
 
-@rule("TR803", "evidence-names-unknown", family=FAMILY, severity=Severity.ERROR,
-      command="trace")
+@rule("TR803", "evidence-names-unknown", family=FAMILY, severity=Severity.ERROR, command="trace")
 def evidence_names_unknown(ctx: Context) -> Iterator[Hit]:
     """A result for a test that does not exist, or an assertion tagged with a stray control.
 
@@ -98,18 +109,31 @@ def evidence_names_unknown(ctx: Context) -> Iterator[Hit]:
     for run in model.evidence.runs:
         test = tests.get(run.test)
         if test is None:
-            yield Hit(run.path, run.line, 1, f"result for {run.test!r}, which is no compliance "
-                                             "test of the flake", project=True)
+            yield Hit(
+                run.path,
+                run.line,
+                1,
+                f"result for {run.test!r}, which is no compliance test of the flake",
+                project=True,
+            )
             continue
         named = {c.key for key in test.controls if (c := model.canonical_control(key))}
         for assertion in run.assertions:
             for key in assertion.controls or ():
                 control = model.canonical_control(key)
                 if control is None or control.key not in named:
-                    why = "no such control" if control is None else \
-                        f"test {run.test!r} does not name it"
-                    yield Hit(run.path, run.line, 1, f"assertion {assertion.name!r} is tagged "
-                                                     f"with {key!r}: {why}", project=True)
+                    why = (
+                        "no such control"
+                        if control is None
+                        else f"test {run.test!r} does not name it"
+                    )
+                    yield Hit(
+                        run.path,
+                        run.line,
+                        1,
+                        f"assertion {assertion.name!r} is tagged with {key!r}: {why}",
+                        project=True,
+                    )
 
 
 @rule("TR804", "failing-control", family=FAMILY, severity=Severity.ERROR, command="trace")
@@ -137,8 +161,14 @@ def failing_control(ctx: Context) -> Iterator[Hit]:
         detail = model.status_detail(control)
         if detail.status != "failing":
             continue
-        failed = [v for v in detail.verdicts if v.current and v.run is not None and
-                  v.outcome is not None and v.outcome.value == "failed"]
+        failed = [
+            v
+            for v in detail.verdicts
+            if v.current
+            and v.run is not None
+            and v.outcome is not None
+            and v.outcome.value == "failed"
+        ]
         where = "; ".join(f"{v.test} ({v.run.path}:{v.run.line})" for v in failed if v.run)
         yield _at(control, f"{control.key} is failing: {where}")
 

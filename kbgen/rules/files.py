@@ -23,8 +23,13 @@ def _file_problems(ctx: Context, *kinds: FileProblemKind) -> Iterator[Hit]:
             yield Hit(problem.path, 1, 1, problem.message)
 
 
-@rule("KB001", "unreadable-file", family="files", severity=Severity.ERROR,
-      reports=(FileProblemKind.UNREADABLE, FileProblemKind.TOO_LARGE))
+@rule(
+    "KB001",
+    "unreadable-file",
+    family="files",
+    severity=Severity.ERROR,
+    reports=(FileProblemKind.UNREADABLE, FileProblemKind.TOO_LARGE),
+)
 def unreadable_file(ctx: Context) -> Iterator[Hit]:
     """A note or folder kbgen could not read.
 
@@ -45,8 +50,13 @@ def unreadable_file(ctx: Context) -> Iterator[Hit]:
     yield from _file_problems(ctx, FileProblemKind.UNREADABLE, FileProblemKind.TOO_LARGE)
 
 
-@rule("KB002", "invalid-encoding", family="files", severity=Severity.ERROR,
-      reports=(NoteProblemKind.ENCODING,))
+@rule(
+    "KB002",
+    "invalid-encoding",
+    family="files",
+    severity=Severity.ERROR,
+    reports=(NoteProblemKind.ENCODING,),
+)
 def invalid_encoding(ctx: Context) -> Iterator[Hit]:
     """A note that is not valid UTF-8.
 
@@ -67,8 +77,13 @@ def invalid_encoding(ctx: Context) -> Iterator[Hit]:
     yield from _note_problems(ctx, NoteProblemKind.ENCODING)
 
 
-@rule("KB003", "binary-note", family="files", severity=Severity.ERROR,
-      reports=(NoteProblemKind.BINARY,))
+@rule(
+    "KB003",
+    "binary-note",
+    family="files",
+    severity=Severity.ERROR,
+    reports=(NoteProblemKind.BINARY,),
+)
 def binary_note(ctx: Context) -> Iterator[Hit]:
     """A binary file with a `.md` name.
 
@@ -87,8 +102,13 @@ def binary_note(ctx: Context) -> Iterator[Hit]:
     yield from _note_problems(ctx, NoteProblemKind.BINARY)
 
 
-@rule("KB004", "symlink-outside-vault", family="files", severity=Severity.WARNING,
-      reports=(FileProblemKind.SYMLINK_OUTSIDE,))
+@rule(
+    "KB004",
+    "symlink-outside-vault",
+    family="files",
+    severity=Severity.WARNING,
+    reports=(FileProblemKind.SYMLINK_OUTSIDE,),
+)
 def symlink_outside(ctx: Context) -> Iterator[Hit]:
     """A symlink in the vault that points outside it.
 
@@ -110,8 +130,13 @@ def symlink_outside(ctx: Context) -> Iterator[Hit]:
     yield from _file_problems(ctx, FileProblemKind.SYMLINK_OUTSIDE)
 
 
-@rule("KB005", "too-deeply-nested", family="files", severity=Severity.ERROR,
-      reports=(NoteProblemKind.TOO_DEEP,))
+@rule(
+    "KB005",
+    "too-deeply-nested",
+    family="files",
+    severity=Severity.ERROR,
+    reports=(NoteProblemKind.TOO_DEEP,),
+)
 def too_deeply_nested(ctx: Context) -> Iterator[Hit]:
     """Lists or block quotes nested deeper than the parser follows.
 
@@ -134,8 +159,13 @@ def too_deeply_nested(ctx: Context) -> Iterator[Hit]:
     yield from _note_problems(ctx, NoteProblemKind.TOO_DEEP)
 
 
-@rule("KB301", "invalid-frontmatter", family="frontmatter", severity=Severity.ERROR,
-      reports=(NoteProblemKind.FRONTMATTER_YAML,))
+@rule(
+    "KB301",
+    "invalid-frontmatter",
+    family="frontmatter",
+    severity=Severity.ERROR,
+    reports=(NoteProblemKind.FRONTMATTER_YAML,),
+)
 def invalid_frontmatter(ctx: Context) -> Iterator[Hit]:
     """Frontmatter that is not valid, safe YAML.
 
@@ -161,8 +191,13 @@ def invalid_frontmatter(ctx: Context) -> Iterator[Hit]:
     yield from _note_problems(ctx, NoteProblemKind.FRONTMATTER_YAML)
 
 
-@rule("KB302", "frontmatter-wrong-type", family="frontmatter", severity=Severity.ERROR,
-      reports=(NoteProblemKind.FRONTMATTER_TYPE,))
+@rule(
+    "KB302",
+    "frontmatter-wrong-type",
+    family="frontmatter",
+    severity=Severity.ERROR,
+    reports=(NoteProblemKind.FRONTMATTER_TYPE,),
+)
 def frontmatter_wrong_type(ctx: Context) -> Iterator[Hit]:
     """A known frontmatter key with a value of the wrong type.
 

@@ -12,21 +12,38 @@ from kbgen.rules.context import Context
 #: Paths that exist on an FHS distribution but not on NixOS. The look-behind keeps
 #: ``/run/current-system/sw/bin``, ``/var/lib`` and ``''${pkgs.x}/bin`` (an escaped
 #: interpolation in an indented string, e.g. inside ``literalExpression``) out.
-FHS_PATH = re.compile(r"(?<![\w.~/}$-])(/usr/(?:s?bin|lib(?:exec|64)?|local|share)\b[\w./-]*|"
-                      r"/s?bin/[\w.-]+|/lib(?:64)?/[\w.-]+|/opt/[\w.-]+)")
+FHS_PATH = re.compile(
+    r"(?<![\w.~/}$-])(/usr/(?:s?bin|lib(?:exec|64)?|local|share)\b[\w./-]*|"
+    r"/s?bin/[\w.-]+|/lib(?:64)?/[\w.-]+|/opt/[\w.-]+)"
+)
 ALLOW_FHS = re.compile(r"kbgen:\s*allow-fhs\b")
 #: auditd watch rules quoted in notes: ``-w /usr/bin/sudo`` or ``-F path=/bin/su``.
 AUDITD_FHS = re.compile(r"(?:-w\s+|-F\s+(?:path|dir)=)(/usr/s?bin/|/s?bin/|/usr/lib/)\S*")
 
-PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE REQUEST|OPENSSH PRIVATE "
-                       r"KEY)-----")
+PEM_BLOCK = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE REQUEST|OPENSSH PRIVATE "
+    r"KEY)-----"
+)
 LONG_HEX = re.compile(r"\b[0-9a-fA-F]{40,}\b")
-LONG_BASE64 = re.compile(r"(?<![\w+/])(?=[A-Za-z0-9+/]*[0-9])(?=[A-Za-z0-9+/]*[a-z])"
-                         r"(?=[A-Za-z0-9+/]*[A-Z])[A-Za-z0-9+/]{40,}={0,2}")
-STORE_WRITERS = {"writeText", "writeTextFile", "toFile", "writeScript", "writeShellScript",
-                 "writeShellScriptBin", "writeScriptBin", "writeTextDir", "toJSON"}
-SECRET_NAME = re.compile(r"(?i)(token|secret|password|passwd|api_?key|private_?key|"
-                         r"credentials?)$")
+LONG_BASE64 = re.compile(
+    r"(?<![\w+/])(?=[A-Za-z0-9+/]*[0-9])(?=[A-Za-z0-9+/]*[a-z])"
+    r"(?=[A-Za-z0-9+/]*[A-Z])[A-Za-z0-9+/]{40,}={0,2}"
+)
+STORE_WRITERS = {
+    "writeText",
+    "writeTextFile",
+    "toFile",
+    "writeScript",
+    "writeShellScript",
+    "writeShellScriptBin",
+    "writeScriptBin",
+    "writeTextDir",
+    "toJSON",
+}
+SECRET_NAME = re.compile(
+    r"(?i)(token|secret|password|passwd|api_?key|private_?key|"
+    r"credentials?)$"
+)
 #: Names that hold a reference to a secret, not the secret: ``passwordFile``, ``tokenPath``,
 #: ``passwordSecret`` (the name of a sops secret).
 REFERENCE_NAME = re.compile(r"(?i)(file|path|dir|name|command|cmd|(password|token|key)secret)$")
@@ -83,18 +100,30 @@ def fhs_path_leak(ctx: Context) -> Iterator[Hit]:
                 continue
             for line, column, path in _fhs_hits(literal):
                 if line not in allowed:
-                    yield Hit(nix_file.path, line, column,
-                              f"FHS path {path} does not exist on NixOS; use a store path "
-                              "(${pkgs.x}/bin/...) or /run/current-system/sw", project=True)
+                    yield Hit(
+                        nix_file.path,
+                        line,
+                        column,
+                        f"FHS path {path} does not exist on NixOS; use a store path "
+                        "(${pkgs.x}/bin/...) or /run/current-system/sw",
+                        project=True,
+                    )
     for path, note in model.vault.notes.items():
         texts = [(span.line, span.column, span.text) for span in note.code_spans]
-        texts += [(block.line + 1 + i, 1, text) for block in note.code_blocks
-                  for i, text in enumerate(block.text.split("\n"))]
+        texts += [
+            (block.line + 1 + i, 1, text)
+            for block in note.code_blocks
+            for i, text in enumerate(block.text.split("\n"))
+        ]
         for line, column, text in texts:
             for match in AUDITD_FHS.finditer(text):
-                yield Hit(path, line, column + match.start(),
-                          f"audit rule watches {match.group(0).split()[-1]}, an FHS path that "
-                          "does not exist on NixOS")
+                yield Hit(
+                    path,
+                    line,
+                    column + match.start(),
+                    f"audit rule watches {match.group(0).split()[-1]}, an FHS path that "
+                    "does not exist on NixOS",
+                )
 
 
 def _secret_reason(literal: StringLiteral) -> str | None:
@@ -102,21 +131,28 @@ def _secret_reason(literal: StringLiteral) -> str | None:
     if PEM_BLOCK.search(text):
         return "a PEM private-key block"
     if literal.context in STORE_WRITERS:
-        literal_parts = " ".join(s.text for s in literal.segments if not s.interpolation) \
-            if literal.segments else text
+        literal_parts = (
+            " ".join(s.text for s in literal.segments if not s.interpolation)
+            if literal.segments
+            else text
+        )
         if LONG_HEX.search(literal_parts) or LONG_BASE64.search(literal_parts):
             return f"a long token inside {literal.context}"
     name = literal.context or ""
     # "!" and "*" lock an account; four characters are not a credential worth the name.
-    if SECRET_NAME.search(name) and not REFERENCE_NAME.search(name) and \
-            len(text.strip()) >= 4 and not literal.has_interpolation and \
-            not text.startswith("/") and literal.kind in ("string", "indented"):
+    if (
+        SECRET_NAME.search(name)
+        and not REFERENCE_NAME.search(name)
+        and len(text.strip()) >= 4
+        and not literal.has_interpolation
+        and not text.startswith("/")
+        and literal.kind in ("string", "indented")
+    ):
         return f"a literal value for {name}"
     return None
 
 
-@rule("TR502", "secret-in-nix-store", family="flake", severity=Severity.ERROR,
-      command="trace")
+@rule("TR502", "secret-in-nix-store", family="flake", severity=Severity.ERROR, command="trace")
 def secret_in_nix_store(ctx: Context) -> Iterator[Hit]:
     """A secret written into the flake, and so into the world-readable Nix store.
 
@@ -146,9 +182,14 @@ def secret_in_nix_store(ctx: Context) -> Iterator[Hit]:
         for literal in nix_file.strings:
             reason = _secret_reason(literal)
             if reason:
-                yield Hit(nix_file.path, literal.pos.line, literal.pos.column,
-                          f"{reason} would be stored in the world-readable Nix store; read it "
-                          "from a secrets path (sops-nix) instead", project=True)
+                yield Hit(
+                    nix_file.path,
+                    literal.pos.line,
+                    literal.pos.column,
+                    f"{reason} would be stored in the world-readable Nix store; read it "
+                    "from a secrets path (sops-nix) instead",
+                    project=True,
+                )
 
 
 @rule("TR601", "nix-syntax-error", family="flake", severity=Severity.ERROR, command="trace")
@@ -177,5 +218,10 @@ def nix_syntax_error(ctx: Context) -> Iterator[Hit]:
         if key in seen:
             continue
         seen.add(key)
-        yield Hit(error.pos.file, error.pos.line, error.pos.column,
-                  f"{error.message} ({error.source})", project=True)
+        yield Hit(
+            error.pos.file,
+            error.pos.line,
+            error.pos.column,
+            f"{error.message} ({error.source})",
+            project=True,
+        )

@@ -22,14 +22,14 @@ def _hit(resolved: ResolvedLink, message: str, fix: Fix | None = None) -> Hit:
     return Hit(resolved.source, link.line, link.column, message, fix)
 
 
-def _replace_link(resolved: ResolvedLink, new_raw: str, description: str,
-                  safety: FixSafety) -> Fix | None:
+def _replace_link(
+    resolved: ResolvedLink, new_raw: str, description: str, safety: FixSafety
+) -> Fix | None:
     link = resolved.link
     if link.origin != "body":
         return None  # links in frontmatter are YAML strings; leave them to a person
     end = link.column + len(link.raw)
-    return Fix(description, safety,
-               (Edit(resolved.source, link.line, link.column, end, new_raw),))
+    return Fix(description, safety, (Edit(resolved.source, link.line, link.column, end, new_raw),))
 
 
 def _rewrite_target(resolved: ResolvedLink, new_target: str) -> str:
@@ -67,16 +67,23 @@ def broken_wikilink(ctx: Context) -> Iterator[Hit]:
     """
     for resolved in ctx.vault.links:
         res = resolved.resolution
-        if res.status != "broken" or resolved.link.kind != "wikilink" or \
-                resolved.link.target.endswith("/"):
+        if (
+            res.status != "broken"
+            or resolved.link.kind != "wikilink"
+            or resolved.link.target.endswith("/")
+        ):
             continue
         fix = None
         message = f"broken link {resolved.link.raw}: {res.detail}"
         if len(res.candidates) == 1:
             stem = res.candidates[0].rsplit("/", 1)[-1].removesuffix(".md")
             message += f" (did you mean [[{stem}]]?)"
-            fix = _replace_link(resolved, _rewrite_target(resolved, stem),
-                                f"link to {res.candidates[0]}", FixSafety.UNSAFE)
+            fix = _replace_link(
+                resolved,
+                _rewrite_target(resolved, stem),
+                f"link to {res.candidates[0]}",
+                FixSafety.UNSAFE,
+            )
         yield _hit(resolved, message, fix)
 
 
@@ -112,12 +119,15 @@ def ambiguous_wikilink(ctx: Context) -> Iterator[Hit]:
         if res.status != "ambiguous":
             continue
         folder = resolved.source.rsplit("/", 1)[0] if "/" in resolved.source else ""
-        near = [c for c in res.candidates
-                if (c.rsplit("/", 1)[0] if "/" in c else "") == folder]
+        near = [c for c in res.candidates if (c.rsplit("/", 1)[0] if "/" in c else "") == folder]
         fix = None
         if len(near) == 1 and near[0].endswith(".md"):
-            fix = _replace_link(resolved, _rewrite_target(resolved, near[0].removesuffix(".md")),
-                                f"link to {near[0]}", FixSafety.SAFE)
+            fix = _replace_link(
+                resolved,
+                _rewrite_target(resolved, near[0].removesuffix(".md")),
+                f"link to {near[0]}",
+                FixSafety.SAFE,
+            )
         yield _hit(resolved, f"ambiguous link {resolved.link.raw}: {res.detail}", fix)
 
 
@@ -281,12 +291,17 @@ def self_link(ctx: Context) -> Iterator[Hit]:
             continue
         if link.headings or link.block or link.anchor:
             continue
-        if resolved.target_note == resolved.source and resolved.resolution.target and \
-                resolved.resolution.target.kind == "note":
+        if (
+            resolved.target_note == resolved.source
+            and resolved.resolution.target
+            and resolved.resolution.target.kind == "note"
+        ):
             text = link.alias or link.target
-            yield _hit(resolved, f"{link.raw} links to the note it is in",
-                       _replace_link(resolved, text, "replace the link with its text",
-                                     FixSafety.UNSAFE))
+            yield _hit(
+                resolved,
+                f"{link.raw} links to the note it is in",
+                _replace_link(resolved, text, "replace the link with its text", FixSafety.UNSAFE),
+            )
 
 
 @rule("KB109", "embed-cycle", family=FAMILY, severity=Severity.ERROR)
@@ -318,8 +333,14 @@ def embed_cycle(ctx: Context) -> Iterator[Hit]:
         start = min(range(len(notes)), key=notes.__getitem__)
         ordered = notes[start:] + notes[:start]
         source, target = ordered[0], ordered[1 % len(ordered)]
-        where = next((r for r in vault.links_by_source.get(source, ())
-                      if r.link.is_embed and r.target_note == target), None)
+        where = next(
+            (
+                r
+                for r in vault.links_by_source.get(source, ())
+                if r.link.is_embed and r.target_note == target
+            ),
+            None,
+        )
         line, column = (where.link.line, where.link.column) if where else (1, 1)
         chain = " -> ".join([*ordered, ordered[0]])
         yield Hit(source, line, column, f"embed cycle: {chain}")
@@ -356,5 +377,8 @@ def embed_expansion_too_large(ctx: Context) -> Iterator[Hit]:
         size = expanded_size(vault, note)
         if size > MAX_EXPANDED_CHARS:
             first = embeds[min(embeds)]
-            yield _hit(first, f"embeds expand this page to over {MAX_EXPANDED_CHARS:,} "
-                              "characters; the site stops transcluding there")
+            yield _hit(
+                first,
+                f"embeds expand this page to over {MAX_EXPANDED_CHARS:,} "
+                "characters; the site stops transcluding there",
+            )

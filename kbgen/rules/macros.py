@@ -9,8 +9,7 @@ from kbgen.rules.context import Context
 from kbgen.trace.macros import MacroError, lookup, parse_call
 
 
-@rule("TR701", "unknown-macro-target", family="macros", severity=Severity.ERROR,
-      command="trace")
+@rule("TR701", "unknown-macro-target", family="macros", severity=Severity.ERROR, command="trace")
 def unknown_macro_target(ctx: Context) -> Iterator[Hit]:
     """A macro in a note that names an option, control, framework or risk that does not exist.
 

@@ -46,9 +46,14 @@ def stale_file_reference(ctx: Context) -> Iterator[Hit]:
             if count is None and not match["line"] and ctx.files.is_dir(match["path"]):
                 continue  # a folder, cited without a line
             if count is None:
-                yield Hit(path, span.line, span.column,
-                          f"`{span.text}` names a file that does not exist")
+                yield Hit(
+                    path, span.line, span.column, f"`{span.text}` names a file that does not exist"
+                )
             elif match["line"] and int(match["line"]) > count:
-                yield Hit(path, span.line, span.column,
-                          f"`{span.text}`: line {match['line']} is past the end of "
-                          f"{match['path']} ({count} lines)")
+                yield Hit(
+                    path,
+                    span.line,
+                    span.column,
+                    f"`{span.text}`: line {match['line']} is past the end of "
+                    f"{match['path']} ({count} lines)",
+                )

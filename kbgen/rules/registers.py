@@ -10,8 +10,7 @@ from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.trace.registers import today
 
 
-def _hits(problems: tuple[TraceProblem, ...], kinds: tuple[TraceProblemKind, ...]
-          ) -> Iterator[Hit]:
+def _hits(problems: tuple[TraceProblem, ...], kinds: tuple[TraceProblemKind, ...]) -> Iterator[Hit]:
     for problem in problems:
         if problem.kind in kinds:
             yield Hit(problem.path, problem.line, problem.column, problem.message)
@@ -25,8 +24,14 @@ def _settings_problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
     yield from _hits(ctx.trace_model.settings.problems, kinds)
 
 
-@rule("TR301", "risk-register-invalid", family="risks", severity=Severity.ERROR,
-      command="trace", reports=(TraceProblemKind.RISK_REGISTER,))
+@rule(
+    "TR301",
+    "risk-register-invalid",
+    family="risks",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.RISK_REGISTER,),
+)
 def risk_register_invalid(ctx: Context) -> Iterator[Hit]:
     """The residual-risk register is missing or its table lacks the required columns.
 
@@ -48,13 +53,18 @@ def risk_register_invalid(ctx: Context) -> Iterator[Hit]:
     """
     model = ctx.trace_model
     if not model.risks.exists:
-        yield Hit(model.risks.path, 1, 1, "no residual-risk register at "
-                                         f"{model.risks.path}")
+        yield Hit(model.risks.path, 1, 1, f"no residual-risk register at {model.risks.path}")
     yield from _risk_problems(ctx, TraceProblemKind.RISK_REGISTER)
 
 
-@rule("TR302", "risk-row-incomplete", family="risks", severity=Severity.ERROR, command="trace",
-      reports=(TraceProblemKind.RISK_ROW,))
+@rule(
+    "TR302",
+    "risk-row-incomplete",
+    family="risks",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.RISK_ROW,),
+)
 def risk_row_incomplete(ctx: Context) -> Iterator[Hit]:
     """A register row with an empty or malformed field, or an id not of the form `RR-01`.
 
@@ -77,8 +87,14 @@ def risk_row_incomplete(ctx: Context) -> Iterator[Hit]:
     yield from _risk_problems(ctx, TraceProblemKind.RISK_ROW)
 
 
-@rule("TR303", "risk-row-numbering", family="risks", severity=Severity.ERROR, command="trace",
-      reports=(TraceProblemKind.RISK_NUMBERING,))
+@rule(
+    "TR303",
+    "risk-row-numbering",
+    family="risks",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.RISK_NUMBERING,),
+)
 def risk_row_numbering(ctx: Context) -> Iterator[Hit]:
     """Register rows out of order, skipped or renumbered.
 
@@ -100,8 +116,7 @@ def risk_row_numbering(ctx: Context) -> Iterator[Hit]:
     yield from _risk_problems(ctx, TraceProblemKind.RISK_NUMBERING)
 
 
-@rule("TR304", "risk-cites-no-control", family="risks", severity=Severity.ERROR,
-      command="trace")
+@rule("TR304", "risk-cites-no-control", family="risks", severity=Severity.ERROR, command="trace")
 def risk_cites_no_control(ctx: Context) -> Iterator[Hit]:
     """A register row whose Source cites no existing control or framework.
 
@@ -128,8 +143,7 @@ def risk_cites_no_control(ctx: Context) -> Iterator[Hit]:
             yield Hit(row.note, row.line, 1, f"{row.id}: Source cites no control or framework")
 
 
-@rule("TR305", "risk-row-unreferenced", family="risks", severity=Severity.ERROR,
-      command="trace")
+@rule("TR305", "risk-row-unreferenced", family="risks", severity=Severity.ERROR, command="trace")
 def risk_row_unreferenced(ctx: Context) -> Iterator[Hit]:
     """A register row that no control and no note refers to.
 
@@ -150,12 +164,10 @@ def risk_row_unreferenced(ctx: Context) -> Iterator[Hit]:
     model = ctx.trace_model
     for row in model.risks.rows:
         if not row.superseded and not model.mentions.get(row.id):
-            yield Hit(row.note, row.line, 1, f"{row.id} is not referenced by any control or "
-                                             "note")
+            yield Hit(row.note, row.line, 1, f"{row.id} is not referenced by any control or note")
 
 
-@rule("TR306", "risk-review-overdue", family="risks", severity=Severity.WARNING,
-      command="trace")
+@rule("TR306", "risk-review-overdue", family="risks", severity=Severity.WARNING, command="trace")
 def risk_review_overdue(ctx: Context) -> Iterator[Hit]:
     """A register row whose review-due date has passed.
 
@@ -178,13 +190,22 @@ def risk_review_overdue(ctx: Context) -> Iterator[Hit]:
     for row in ctx.trace_model.risks.rows:
         due = row.review_due
         if not row.superseded and due is not None and due < now:
-            yield Hit(row.note, row.line, 1,
-                      f"{row.id}: review was due on {due.isoformat()} "
-                      f"(owner: {row.owner or 'none'})")
+            yield Hit(
+                row.note,
+                row.line,
+                1,
+                f"{row.id}: review was due on {due.isoformat()} (owner: {row.owner or 'none'})",
+            )
 
 
-@rule("TR401", "resolved-settings-invalid", family="settings", severity=Severity.ERROR,
-      command="trace", reports=(TraceProblemKind.SETTINGS_FILE, TraceProblemKind.SETTINGS_ROW))
+@rule(
+    "TR401",
+    "resolved-settings-invalid",
+    family="settings",
+    severity=Severity.ERROR,
+    command="trace",
+    reports=(TraceProblemKind.SETTINGS_FILE, TraceProblemKind.SETTINGS_ROW),
+)
 def resolved_settings_invalid(ctx: Context) -> Iterator[Hit]:
     """The resolved-settings file is missing, not valid YAML, or has malformed rows.
 
@@ -206,12 +227,12 @@ def resolved_settings_invalid(ctx: Context) -> Iterator[Hit]:
     model = ctx.trace_model
     if not model.settings.exists:
         yield Hit(model.settings.path, 1, 1, f"no resolved settings at {model.settings.path}")
-    yield from _settings_problems(ctx, TraceProblemKind.SETTINGS_FILE,
-                                  TraceProblemKind.SETTINGS_ROW)
+    yield from _settings_problems(
+        ctx, TraceProblemKind.SETTINGS_FILE, TraceProblemKind.SETTINGS_ROW
+    )
 
 
-@rule("TR402", "setting-not-canonical", family="settings", severity=Severity.ERROR,
-      command="trace")
+@rule("TR402", "setting-not-canonical", family="settings", severity=Severity.ERROR, command="trace")
 def setting_not_canonical(ctx: Context) -> Iterator[Hit]:
     """A resolved setting whose `canonical_path` is not an option of the canonical module.
 
@@ -234,12 +255,15 @@ def setting_not_canonical(ctx: Context) -> Iterator[Hit]:
     module = ctx.config.canonical_module
     for setting in model.settings.settings:
         if not any(d.pos.file == module for d in model.flake.declared(setting.canonical_path)):
-            yield Hit(model.settings.path, setting.line, 1,
-                      f"{setting.id}: {setting.canonical_path} is not declared in {module}")
+            yield Hit(
+                model.settings.path,
+                setting.line,
+                1,
+                f"{setting.id}: {setting.canonical_path} is not declared in {module}",
+            )
 
 
-@rule("TR403", "setting-value-drift", family="settings", severity=Severity.ERROR,
-      command="trace")
+@rule("TR403", "setting-value-drift", family="settings", severity=Severity.ERROR, command="trace")
 def setting_value_drift(ctx: Context) -> Iterator[Hit]:
     """A resolved setting whose value differs from the canonical option's default.
 
@@ -259,24 +283,36 @@ def setting_value_drift(ctx: Context) -> Iterator[Hit]:
     model = ctx.trace_model
     module = ctx.config.canonical_module
     for setting in model.settings.settings:
-        declared = [d for d in model.flake.declared(setting.canonical_path)
-                    if d.pos.file == module]
+        declared = [d for d in model.flake.declared(setting.canonical_path) if d.pos.file == module]
         if not declared:
             continue
         option = declared[0]
         if not option.default_is_literal:
-            yield Hit(model.settings.path, setting.line, 1,
-                      f"{setting.id}: the default of {setting.canonical_path} is not a literal "
-                      f"({option.default_text}); it cannot be checked")
+            yield Hit(
+                model.settings.path,
+                setting.line,
+                1,
+                f"{setting.id}: the default of {setting.canonical_path} is not a literal "
+                f"({option.default_text}); it cannot be checked",
+            )
         elif option.default != setting.value:
-            yield Hit(model.settings.path, setting.line, 1,
-                      f"{setting.id}: value {setting.value!r} differs from "
-                      f"{setting.canonical_path} = {option.default!r} "
-                      f"({option.pos.file}:{option.pos.line})")
+            yield Hit(
+                model.settings.path,
+                setting.line,
+                1,
+                f"{setting.id}: value {setting.value!r} differs from "
+                f"{setting.canonical_path} = {option.default!r} "
+                f"({option.pos.file}:{option.pos.line})",
+            )
 
 
-@rule("TR404", "canonical-option-without-setting", family="settings",
-      severity=Severity.ERROR, command="trace")
+@rule(
+    "TR404",
+    "canonical-option-without-setting",
+    family="settings",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def canonical_option_without_setting(ctx: Context) -> Iterator[Hit]:
     """A canonical option that no resolved setting documents.
 
@@ -300,13 +336,22 @@ def canonical_option_without_setting(ctx: Context) -> Iterator[Hit]:
     pinned = {s.canonical_path for s in model.settings.settings}
     for declaration in model.flake.declarations:
         if declaration.pos.file == module and declaration.path not in pinned:
-            yield Hit(declaration.pos.file, declaration.pos.line, declaration.pos.column,
-                      f"{declaration.path} has no row in {ctx.config.resolved_settings}",
-                      project=True)
+            yield Hit(
+                declaration.pos.file,
+                declaration.pos.line,
+                declaration.pos.column,
+                f"{declaration.path} has no row in {ctx.config.resolved_settings}",
+                project=True,
+            )
 
 
-@rule("TR405", "setting-cites-unknown-control", family="settings", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR405",
+    "setting-cites-unknown-control",
+    family="settings",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def setting_cites_unknown_control(ctx: Context) -> Iterator[Hit]:
     """A resolved setting whose `frameworks` list names a control no PRD defines.
 
@@ -327,5 +372,9 @@ def setting_cites_unknown_control(ctx: Context) -> Iterator[Hit]:
     for setting in model.settings.settings:
         for key in setting.frameworks:
             if model.canonical_control(key) is None:
-                yield Hit(model.settings.path, setting.line, 1,
-                          f"{setting.id}: {key} is not a control of any PRD")
+                yield Hit(
+                    model.settings.path,
+                    setting.line,
+                    1,
+                    f"{setting.id}: {key} is not a control of any PRD",
+                )

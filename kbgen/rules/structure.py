@@ -21,24 +21,32 @@ FAMILY = "structure"
 
 def is_index(vault: Vault, path: str) -> bool:
     config = vault.config
-    return path.rsplit("/", 1)[-1] == config.index_name or path in (config.master_index,
-                                                                     config.home)
+    return path.rsplit("/", 1)[-1] == config.index_name or path in (
+        config.master_index,
+        config.home,
+    )
 
 
 def _linked_from(vault: Vault, index: str) -> set[str]:
     """Notes (paths) that ``index`` links to, however it links."""
-    return {r.target_note for r in vault.links_by_source.get(index, ())
-            if r.resolution.ok and r.target_note}
+    return {
+        r.target_note
+        for r in vault.links_by_source.get(index, ())
+        if r.resolution.ok and r.target_note
+    }
 
 
 def _topic_indexes(vault: Vault) -> list[str]:
     """Index notes of the folders directly under the topics root, sorted."""
     config = vault.config
     root = config.topics_root.strip("/")
-    return sorted(p for p in vault.notes
-                  if p.rsplit("/", 1)[-1] == config.index_name and
-                  posixpath.dirname(posixpath.dirname(p)) == root and
-                  posixpath.dirname(p) != root)
+    return sorted(
+        p
+        for p in vault.notes
+        if p.rsplit("/", 1)[-1] == config.index_name
+        and posixpath.dirname(posixpath.dirname(p)) == root
+        and posixpath.dirname(p) != root
+    )
 
 
 #: Markdown punctuation that could make a summary more than text: emphasis, code, links,
@@ -55,7 +63,7 @@ def summary(text: str | None) -> str:
     first = next((line for line in (text or "").splitlines() if line.strip()), "")
     first = " ".join(_CONTROL.sub(" ", first).split())
     if len(first) > SUMMARY_CHARS:
-        first = first[:SUMMARY_CHARS - 1].rstrip() + "…"
+        first = first[: SUMMARY_CHARS - 1].rstrip() + "…"
     return _MARKDOWN_SPECIAL.sub(r"\\\1", first)
 
 
@@ -85,9 +93,13 @@ class _IndexEntries:
                 from kbgen.trace.model import control_targets, risk_targets
 
                 extra = [*control_targets(trace.controls), *risk_targets(trace.risks)]
-            self._resolver = Resolver(vault.notes, vault.attachments, vault.folders,
-                                      index_name=vault.config.index_name,
-                                      extra_targets=extra)
+            self._resolver = Resolver(
+                vault.notes,
+                vault.attachments,
+                vault.folders,
+                index_name=vault.config.index_name,
+                extra_targets=extra,
+            )
         return self._resolver
 
     def line(self, index: Note, note: Note, *, label: str | None) -> str | None:
@@ -118,46 +130,63 @@ class _IndexEntries:
 
     def _lists(self, index: Note, note: Note, line: str) -> bool:
         parsed = parse_note(index.path, line.encode("utf-8"))
-        if parsed.problems or parsed.tags or parsed.code_spans or parsed.block_ids or \
-                parsed.headings or parsed.suppressions or parsed.tables or \
-                getattr(parsed, "macros", ()) or getattr(parsed, "html", ()) or \
-                len(parsed.links) != 1:
+        if (
+            parsed.problems
+            or parsed.tags
+            or parsed.code_spans
+            or parsed.block_ids
+            or parsed.headings
+            or parsed.suppressions
+            or parsed.tables
+            or getattr(parsed, "macros", ())
+            or getattr(parsed, "html", ())
+            or len(parsed.links) != 1
+        ):
             return False
         return self._lands_on(parsed.links[0], index, note)
 
     def _lands_on(self, link: Link, index: Note, note: Note) -> bool:
         found = self.resolver.resolve(link, index)
-        return found.ok and found.anchor is None and found.target is not None and \
-            found.target.note == note.path
+        return (
+            found.ok
+            and found.anchor is None
+            and found.target is not None
+            and found.target.note == note.path
+        )
 
-    def fixes(self, index: Note, entries: list[tuple[Note, str]], what: str
-              ) -> list[Fix | None]:
+    def fixes(self, index: Note, entries: list[tuple[Note, str]], what: str) -> list[Fix | None]:
         """One fix per entry (None where the entry would not list its note once written).
 
         The lines go after the index's last link (else at the end of the file); the
         whole result is parsed once to make sure each line is a link there too (not the
         inside of a code block or an HTML comment that runs to the end).
         """
-        body_links = [r.link for r in self.ctx.vault.links_by_source.get(index.path, ())
-                      if r.link.origin == "body"]
+        body_links = [
+            r.link
+            for r in self.ctx.vault.links_by_source.get(index.path, ())
+            if r.link.origin == "body"
+        ]
         after = max((link.line for link in body_links), default=index.line_count)
         attempts = [""] if body_links else ["", "\n"]  # at the end: maybe after a blank line
         fixes: list[Fix | None] = [None] * len(entries)
         for separator in attempts:
-            edits = [Edit(index.path, after + 1, 1, 1, separator + line + "\n")
-                     for _, line in entries]
+            edits = [
+                Edit(index.path, after + 1, 1, 1, separator + line + "\n") for _, line in entries
+            ]
             landed = self._landed(index, entries, edits, after)
             for position, ok in enumerate(landed):
                 if ok and fixes[position] is None:
                     note = entries[position][0]
-                    fixes[position] = Fix(f"list {note.path} in {what}", FixSafety.SAFE,
-                                          (edits[position],))
+                    fixes[position] = Fix(
+                        f"list {note.path} in {what}", FixSafety.SAFE, (edits[position],)
+                    )
             if all(fixes):
                 break
         return fixes
 
-    def _landed(self, index: Note, entries: list[tuple[Note, str]], edits: list[Edit],
-                after: int) -> list[bool]:
+    def _landed(
+        self, index: Note, entries: list[tuple[Note, str]], edits: list[Edit], after: int
+    ) -> list[bool]:
         from kbgen.fix import apply_edits  # the fix module applies what rules propose
 
         text = apply_edits("\n".join(index.lines), edits)
@@ -165,10 +194,15 @@ class _IndexEntries:
         written = text.split("\n")
         landed = []
         for note, line in entries:
-            numbers = {n + 1 for n, text_line in enumerate(written)
-                       if n >= after and text_line == line}
-            landed.append(any(link.line in numbers and self._lands_on(link, index, note)
-                              for link in parsed.links))
+            numbers = {
+                n + 1 for n, text_line in enumerate(written) if n >= after and text_line == line
+            }
+            landed.append(
+                any(
+                    link.line in numbers and self._lands_on(link, index, note)
+                    for link in parsed.links
+                )
+            )
         return landed
 
 
@@ -196,15 +230,19 @@ def orphan_note(ctx: Context) -> Iterator[Hit]:
     raw_prefix = vault.config.raw_dir.rstrip("/") + "/"
     topics = set(_topic_indexes(vault))
     for path, note in vault.notes.items():
-        if path in (vault.config.home, vault.config.master_index) or path in topics or \
-                path.startswith(raw_prefix):
+        if (
+            path in (vault.config.home, vault.config.master_index)
+            or path in topics
+            or path.startswith(raw_prefix)
+        ):
             continue
         if not vault.inbound.get(path):
             yield Hit(path, 1, 1, f"orphan note: nothing links to {note.stem!r}")
 
 
-@rule("KB202", "topic-index-incomplete", family=FAMILY, severity=Severity.WARNING,
-      fix=FixSafety.SAFE)
+@rule(
+    "KB202", "topic-index-incomplete", family=FAMILY, severity=Severity.WARNING, fix=FixSafety.SAFE
+)
 def topic_index_incomplete(ctx: Context) -> Iterator[Hit]:
     """A folder's `_index.md` that does not list every article of its folder.
 
@@ -237,22 +275,36 @@ def topic_index_incomplete(ctx: Context) -> Iterator[Hit]:
         if index_path.rsplit("/", 1)[-1] != name:
             continue
         listed = _linked_from(vault, index_path)
-        missing = [note for note in by_folder.get(index.folder, ())
-                   if note.path != index_path and note.path not in listed]
+        missing = [
+            note
+            for note in by_folder.get(index.folder, ())
+            if note.path != index_path and note.path not in listed
+        ]
         if not missing:
             continue
-        lines = [entries.line(index, note,
-                              label=None if note.folder == index.folder else note.title)
-                 for note in missing]
+        lines = [
+            entries.line(index, note, label=None if note.folder == index.folder else note.title)
+            for note in missing
+        ]
         fixable = [(note, line) for note, line in zip(missing, lines, strict=True) if line]
-        fixes = dict(zip((note.path for note, _ in fixable),
-                         entries.fixes(index, fixable, "the index"), strict=True))
+        fixes = dict(
+            zip(
+                (note.path for note, _ in fixable),
+                entries.fixes(index, fixable, "the index"),
+                strict=True,
+            )
+        )
         for note in missing:
             yield Hit(index_path, 1, 1, f"index does not list {note.path}", fixes.get(note.path))
 
 
-@rule("KB203", "master-index-missing-topic", family=FAMILY, severity=Severity.WARNING,
-      fix=FixSafety.SAFE)
+@rule(
+    "KB203",
+    "master-index-missing-topic",
+    family=FAMILY,
+    severity=Severity.WARNING,
+    fix=FixSafety.SAFE,
+)
 def master_index_missing_topic(ctx: Context) -> Iterator[Hit]:
     """The master index does not list a topic's index.
 
@@ -278,8 +330,12 @@ def master_index_missing_topic(ctx: Context) -> Iterator[Hit]:
         return
     master = vault.notes.get(config.master_index)
     if master is None:
-        yield Hit(config.master_index, 1, 1,
-                  f"no master index at {config.master_index} for {len(topics)} topics")
+        yield Hit(
+            config.master_index,
+            1,
+            1,
+            f"no master index at {config.master_index} for {len(topics)} topics",
+        )
         return
     listed = _linked_from(vault, master.path)
     missing = [vault.notes[topic] for topic in topics if topic not in listed]
@@ -288,11 +344,17 @@ def master_index_missing_topic(ctx: Context) -> Iterator[Hit]:
     entries = _IndexEntries(ctx)
     lines = [entries.line(master, note, label=note.title) for note in missing]
     fixable = [(note, line) for note, line in zip(missing, lines, strict=True) if line]
-    fixes = dict(zip((note.path for note, _ in fixable),
-                     entries.fixes(master, fixable, "the master index"), strict=True))
+    fixes = dict(
+        zip(
+            (note.path for note, _ in fixable),
+            entries.fixes(master, fixable, "the master index"),
+            strict=True,
+        )
+    )
     for note in missing:
-        yield Hit(master.path, 1, 1, f"master index does not list topic {note.path}",
-                  fixes.get(note.path))
+        yield Hit(
+            master.path, 1, 1, f"master index does not list topic {note.path}", fixes.get(note.path)
+        )
 
 
 @rule("KB204", "missing-required-section", family=FAMILY, severity=Severity.WARNING)
@@ -322,8 +384,9 @@ def missing_required_section(ctx: Context) -> Iterator[Hit]:
             have = {h.text.casefold() for h in note.headings}
             for section in sections:
                 if section.casefold() not in have:
-                    yield Hit(path, max(note.line_count, 1), 1,
-                              f"missing required section '## {section}'")
+                    yield Hit(
+                        path, max(note.line_count, 1), 1, f"missing required section '## {section}'"
+                    )
 
 
 @rule("KB205", "raw-note-not-compiled", family=FAMILY, severity=Severity.WARNING)
@@ -409,5 +472,6 @@ def duplicate_basename(ctx: Context) -> Iterator[Hit]:
     for paths in _duplicates(ctx.vault, lambda n: n.stem.casefold()).values():
         for path in sorted(paths)[1:]:
             others = ", ".join(p for p in sorted(paths) if p != path)
-            yield Hit(path, 1, 1, f"file name is also used by {others}; [[links]] to it are "
-                                  f"ambiguous")
+            yield Hit(
+                path, 1, 1, f"file name is also used by {others}; [[links]] to it are ambiguous"
+            )

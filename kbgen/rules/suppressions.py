@@ -21,8 +21,7 @@ class SuppressionUse:
     used: frozenset[tuple[str, int]]
 
 
-@rule("KB901", "unused-suppression", family="suppressions", severity=Severity.WARNING,
-      final=True)
+@rule("KB901", "unused-suppression", family="suppressions", severity=Severity.WARNING, final=True)
 def unused_suppression(use: SuppressionUse) -> Iterator[Hit]:
     """A `kbgen-ignore` comment that suppresses nothing.
 
@@ -47,8 +46,12 @@ def unused_suppression(use: SuppressionUse) -> Iterator[Hit]:
         for index, suppression in enumerate(note.suppressions):
             judged = any(c in use.ran for c in suppression.codes)
             if judged and (path, index) not in use.used:
-                yield Hit(path, suppression.line, suppression.column,
-                          f"suppression of {', '.join(suppression.codes)} is unused")
+                yield Hit(
+                    path,
+                    suppression.line,
+                    suppression.column,
+                    f"suppression of {', '.join(suppression.codes)} is unused",
+                )
 
 
 @rule("KB902", "suppression-without-reason", family="suppressions", severity=Severity.WARNING)
@@ -75,9 +78,17 @@ def suppression_without_reason(ctx: Context) -> Iterator[Hit]:
     for path, note in ctx.vault.notes.items():
         for suppression in note.suppressions:
             if not suppression.reason:
-                yield Hit(path, suppression.line, suppression.column,
-                          "suppression has no reason (write one after a colon)")
+                yield Hit(
+                    path,
+                    suppression.line,
+                    suppression.column,
+                    "suppression has no reason (write one after a colon)",
+                )
             for code in suppression.codes:
                 if code not in known:
-                    yield Hit(path, suppression.line, suppression.column,
-                              f"suppression names unknown rule {code!r}")
+                    yield Hit(
+                        path,
+                        suppression.line,
+                        suppression.column,
+                        f"suppression names unknown rule {code!r}",
+                    )

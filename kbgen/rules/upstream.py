@@ -37,9 +37,12 @@ class _Own:
         for seg in segments:
             if any(None in node for node in frontier):
                 return True  # a declared option set is a prefix of the path
-            frontier = [child for node in frontier for key, child in node.items()
-                        if key is not None and (key == seg or key == "<>" or
-                                                is_placeholder(seg))]
+            frontier = [
+                child
+                for node in frontier
+                for key, child in node.items()
+                if key is not None and (key == seg or key == "<>" or is_placeholder(seg))
+            ]
             if not frontier:
                 return False
         return True  # the path is a declared option set or a prefix of one
@@ -70,12 +73,18 @@ def _problem(upstream: UpstreamOptions, path: str, match: Match) -> str | None:
 
 def _definition_hit(d: OptionDef, message: str) -> Hit:
     who = f"test {d.test} sets" if d.test else "the flake sets"
-    return Hit(d.pos.file, d.pos.line, d.pos.column, f"{who} {d.path}, which {message}",
-               project=True)
+    return Hit(
+        d.pos.file, d.pos.line, d.pos.column, f"{who} {d.path}, which {message}", project=True
+    )
 
 
-@rule("TR209", "unknown-upstream-option", family="traceability", severity=Severity.ERROR,
-      command="trace")
+@rule(
+    "TR209",
+    "unknown-upstream-option",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def unknown_upstream_option(ctx: Context) -> Iterator[Hit]:
     """A NixOS option set by the flake or cited by a PRD that NixOS does not have.
 
@@ -123,12 +132,21 @@ def unknown_upstream_option(ctx: Context) -> Iterator[Hit]:
     for control in model.controls.controls:
         for option in control.options:
             if _checked(option.path, own) and (message := problem(option.path)):
-                yield Hit(control.note, option.line, option.column,
-                          f"{control.key} cites {option.path}, which {message}")
+                yield Hit(
+                    control.note,
+                    option.line,
+                    option.column,
+                    f"{control.key} cites {option.path}, which {message}",
+                )
 
 
-@rule("TR210", "upstream-option-type-mismatch", family="traceability",
-      severity=Severity.ERROR, command="trace")
+@rule(
+    "TR210",
+    "upstream-option-type-mismatch",
+    family="traceability",
+    severity=Severity.ERROR,
+    command="trace",
+)
 def upstream_option_type_mismatch(ctx: Context) -> Iterator[Hit]:
     """A literal value that the NixOS option's type rejects.
 
@@ -167,13 +185,22 @@ def upstream_option_type_mismatch(ctx: Context) -> Iterator[Hit]:
         expected = type_mismatch(match.option.type, d.value)
         if expected:
             who = f"test {d.test} sets" if d.test else "the flake sets"
-            yield Hit(d.pos.file, d.pos.line, d.pos.column,
-                      f"{who} {d.path} to {d.value_text}, but NixOS's type wants {expected}",
-                      project=True)
+            yield Hit(
+                d.pos.file,
+                d.pos.line,
+                d.pos.column,
+                f"{who} {d.path} to {d.value_text}, but NixOS's type wants {expected}",
+                project=True,
+            )
 
 
-@rule("TR211", "upstream-options-not-checked", family="traceability", severity=Severity.INFO,
-      command="trace")
+@rule(
+    "TR211",
+    "upstream-options-not-checked",
+    family="traceability",
+    severity=Severity.INFO,
+    command="trace",
+)
 def upstream_options_not_checked(ctx: Context) -> Iterator[Hit]:
     """Upstream NixOS option paths were not checked: no `options.json` was given.
 
@@ -201,10 +228,19 @@ def upstream_options_not_checked(ctx: Context) -> Iterator[Hit]:
     if config.source is not None and config.source.is_file():
         lines = config.source.read_text(encoding="utf-8", errors="replace").splitlines()
         line = next((i for i, text in enumerate(lines, 1) if text.strip() == "[tool.kbgen]"), 1)
-        path = config.source.relative_to(config.project_root).as_posix() \
-            if config.source.is_relative_to(config.project_root) else config.source.name
+        path = (
+            config.source.relative_to(config.project_root).as_posix()
+            if config.source.is_relative_to(config.project_root)
+            else config.source.name
+        )
     else:
         path, line = config.flake, 1
-    yield Hit(path, line, 1, "upstream NixOS options were not checked: set [tool.kbgen] "
-                             "nixos-options (or pass --nixos-options) to NixOS's options.json, "
-                             "built by `nix build ./flake#nixos-options`", project=True)
+    yield Hit(
+        path,
+        line,
+        1,
+        "upstream NixOS options were not checked: set [tool.kbgen] "
+        "nixos-options (or pass --nixos-options) to NixOS's options.json, "
+        "built by `nix build ./flake#nixos-options`",
+        project=True,
+    )

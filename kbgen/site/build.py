@@ -64,8 +64,9 @@ def gate(checked: Run, strict: bool) -> list[Finding]:
     return [f for f in checked.findings if f.severity >= floor]
 
 
-def build(config: Config, *, strict: bool = False, cache: bool = True,
-          memo: BuildCache | None = None) -> SiteBuild:
+def build(
+    config: Config, *, strict: bool = False, cache: bool = True, memo: BuildCache | None = None
+) -> SiteBuild:
     """Run ``kbgen check`` and, when nothing blocks, compile the tree into ``build/docs``."""
     checked = run(config, commands=("audit", "trace"), cache=cache, memo=memo)
     blocking = gate(checked, strict)
@@ -81,9 +82,15 @@ def build(config: Config, *, strict: bool = False, cache: bool = True,
 RENDERERS = ("mkdocs", "zensical")
 
 
-def build_site(config: Config, *, strict: bool = False, markdown_only: bool = False,
-               site_dir: str | None = None, cache: bool = True,
-               renderer: str = "mkdocs") -> SiteBuild:
+def build_site(
+    config: Config,
+    *,
+    strict: bool = False,
+    markdown_only: bool = False,
+    site_dir: str | None = None,
+    cache: bool = True,
+    renderer: str = "mkdocs",
+) -> SiteBuild:
     """:func:`build`, then render the tree with MkDocs or Zensical (unless
     ``markdown_only``)."""
     if renderer not in RENDERERS:
@@ -124,28 +131,47 @@ def compile_tree(checked: Run, out: Path, memo: BuildCache | None = None) -> Com
         try:
             files[attachment] = (vault.root / attachment).read_bytes()
         except OSError as exc:  # removed or replaced since the vault was listed
-            raise KbgenError(f"cannot read attachment: {exc.strerror}",
-                             vault.display_path(attachment)) from exc
+            raise KbgenError(
+                f"cannot read attachment: {exc.strerror}", vault.display_path(attachment)
+            ) from exc
     data = json.dumps(pages.graph_data(ctx), separators=(",", ":"), sort_keys=True)
     files[f"{paths.GENERATED}/graph-data.js"] = f"window.KB_GRAPH = {data};\n".encode()
     _sync(files, out, memo.written if memo is not None else {})
-    titles = {page.rsplit("/", 1)[0]: _title_of(text) for page, text in texts.items()
-              if page.endswith("/index.md")}
+    titles = {
+        page.rsplit("/", 1)[0]: _title_of(text)
+        for page, text in texts.items()
+        if page.endswith("/index.md")
+    }
     return CompiledTree(out, texts, dict(ctx.broken), titles)
 
 
 def _note_page(ctx: PageContext, note: Note, layout: object, memo: BuildCache | None) -> str:
     links = ctx.vault.links_by_source.get(note.path, ())
-    if memo is None or note.macros or any(
-            r.link.is_embed and r.resolution.target is not None and
-            r.resolution.target.kind in ("note", "folder") for r in links):
+    if (
+        memo is None
+        or note.macros
+        or any(
+            r.link.is_embed
+            and r.resolution.target is not None
+            and r.resolution.target.kind in ("note", "folder")
+            for r in links
+        )
+    ):
         # Transclusions depend on other notes' text, macros on the whole model.
         return render_note(ctx, note)
-    inbound = sorted({(r.source, ctx.vault.notes[r.source].title)
-                      for r in ctx.vault.inbound.get(note.path, ())})
-    key = (note.digest, layout, [(r.resolution.status, r.resolution.target, r.resolution.anchor,
-                                  r.resolution.detail) for r in links], inbound,
-           sorted({s.text.strip() for s in note.code_spans} & ctx.option_paths))
+    inbound = sorted(
+        {(r.source, ctx.vault.notes[r.source].title) for r in ctx.vault.inbound.get(note.path, ())}
+    )
+    key = (
+        note.digest,
+        layout,
+        [
+            (r.resolution.status, r.resolution.target, r.resolution.anchor, r.resolution.detail)
+            for r in links
+        ],
+        inbound,
+        sorted({s.text.strip() for s in note.code_spans} & ctx.option_paths),
+    )
     page = ctx.page_of_note(note.path)
     cached = memo.note_pages.get(note.path)
     if cached is not None and cached[0] == key:
@@ -158,21 +184,37 @@ def _note_page(ctx: PageContext, note: Note, layout: object, memo: BuildCache | 
     return text
 
 
-def _generated_pages(ctx: PageContext, layout: object,
-                     memo: BuildCache | None) -> dict[str, str]:
+def _generated_pages(ctx: PageContext, layout: object, memo: BuildCache | None) -> dict[str, str]:
     trace = ctx.trace
-    key = (layout, trace.controls.controls, trace.controls.prds, trace.tests, trace.evidence,
-           trace.flake.files, trace.settings.settings, trace.risks.rows,
-           sorted(trace.mentions.items()), [(p, n.title) for p, n in ctx.vault.notes.items()],
-           ctx.option_paths)
-    if memo is not None and memo.generated_pages is not None and \
-            memo.generated_pages[0] == key:
+    key = (
+        layout,
+        trace.controls.controls,
+        trace.controls.prds,
+        trace.tests,
+        trace.evidence,
+        trace.flake.files,
+        trace.settings.settings,
+        trace.risks.rows,
+        sorted(trace.mentions.items()),
+        [(p, n.title) for p, n in ctx.vault.notes.items()],
+        ctx.option_paths,
+    )
+    if memo is not None and memo.generated_pages is not None and memo.generated_pages[0] == key:
         return memo.generated_pages[1]
     generated: dict[str, str] = {}
-    for generate in (pages.framework_pages, pages.control_pages, pages.option_pages,
-                     pages.test_pages, pages.source_pages, pages.settings_page,
-                     pages.dashboard_page, pages.status_pages, pages.graph_page,
-                     pages.risk_pages, pages.tag_pages):
+    for generate in (
+        pages.framework_pages,
+        pages.control_pages,
+        pages.option_pages,
+        pages.test_pages,
+        pages.source_pages,
+        pages.settings_page,
+        pages.dashboard_page,
+        pages.status_pages,
+        pages.graph_page,
+        pages.risk_pages,
+        pages.tag_pages,
+    ):
         generated.update(generate(ctx))
     if memo is not None:
         memo.generated_pages = (key, generated)
@@ -185,7 +227,7 @@ def _title_of(page_text: str) -> str:
     first = page_text.split("\n", 3)[1] if page_text.startswith("---") else ""
     if not first.startswith("title: "):
         return ""
-    title = yaml.safe_load(first[len("title: "):])
+    title = yaml.safe_load(first[len("title: ") :])
     return title if isinstance(title, str) else ""
 
 
@@ -223,10 +265,14 @@ def _sync(files: dict[str, bytes], out: Path, written: dict[str, bytes]) -> None
 
 
 def _default_home(ctx: PageContext) -> str:
-    lines = [frontmatter("Home"), "# Compliance knowledge base", "",
-             f"- [Coverage dashboard]({paths.GENERATED}/dashboard.md)",
-             f"- [Findings]({paths.GENERATED}/findings.md)",
-             f"- [Graph]({paths.GENERATED}/graph.md)"]
+    lines = [
+        frontmatter("Home"),
+        "# Compliance knowledge base",
+        "",
+        f"- [Coverage dashboard]({paths.GENERATED}/dashboard.md)",
+        f"- [Findings]({paths.GENERATED}/findings.md)",
+        f"- [Graph]({paths.GENERATED}/graph.md)",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -245,8 +291,14 @@ def source_date_epoch(project_root: Path) -> str:
     if os.environ.get("SOURCE_DATE_EPOCH"):
         return os.environ["SOURCE_DATE_EPOCH"]
     try:
-        result = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=project_root,
-                                capture_output=True, text=True, timeout=10, check=False)
+        result = subprocess.run(
+            ["git", "log", "-1", "--format=%ct"],
+            cwd=project_root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         if result.returncode == 0 and result.stdout.strip().isdigit():
             return result.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -298,14 +350,16 @@ def load_mkdocs_config(project_root: Path, prepared: SiteBuild | None = None, **
         raise KbgenError(f"invalid MkDocs configuration: {exc}", str(config_file)) from exc
     plugin = config.plugins.get("kbgen")
     if plugin is None:
-        raise KbgenError("mkdocs.yml does not enable the kbgen plugin (plugins: [kbgen])",
-                         str(config_file))
+        raise KbgenError(
+            "mkdocs.yml does not enable the kbgen plugin (plugins: [kbgen])", str(config_file)
+        )
     plugin.prepared = prepared
     return config
 
 
-def render_with_mkdocs(project_root: Path, prepared: SiteBuild,
-                       site_dir: str | None = None) -> None:
+def render_with_mkdocs(
+    project_root: Path, prepared: SiteBuild, site_dir: str | None = None
+) -> None:
     """Render the compiled tree with MkDocs into a staging folder, then swap it in."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import MkDocsException
@@ -330,8 +384,12 @@ def render_with_mkdocs(project_root: Path, prepared: SiteBuild,
 _TEMPLATE_SUFFIXES = (".html", ".xml")
 
 
-def zensical_config(project_root: Path, tree: CompiledTree | None = None,
-                    docs_dir: str = "docs", site_dir: str = "site") -> dict:
+def zensical_config(
+    project_root: Path,
+    tree: CompiledTree | None = None,
+    docs_dir: str = "docs",
+    site_dir: str = "site",
+) -> dict:
     """The project's ``mkdocs.yml`` as Zensical takes it: the already compiled tree as
     ``docs_dir``, no ``kbgen`` plugin (the tree needs no compiling) and no theme
     ``custom_dir`` (its templates are MkDocs templates; its stylesheets and scripts are
@@ -342,13 +400,15 @@ def zensical_config(project_root: Path, tree: CompiledTree | None = None,
     try:
         config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise KbgenError(f"cannot read the MkDocs configuration: {exc}",
-                         str(config_file)) from exc
+        raise KbgenError(f"cannot read the MkDocs configuration: {exc}", str(config_file)) from exc
     if not isinstance(config, dict):
         raise KbgenError("mkdocs.yml is not a mapping", str(config_file))
     config = {**config, "docs_dir": docs_dir, "site_dir": site_dir}
-    config["plugins"] = [p for p in config.get("plugins") or ()
-                         if (next(iter(p)) if isinstance(p, dict) else p) != "kbgen"]
+    config["plugins"] = [
+        p
+        for p in config.get("plugins") or ()
+        if (next(iter(p)) if isinstance(p, dict) else p) != "kbgen"
+    ]
     theme = dict(config.get("theme") or {"name": "material"})
     theme.pop("custom_dir", None)
     config["theme"] = theme
@@ -366,7 +426,7 @@ def navigation(pages: list[str], titles: dict[str, str], folder: str = "") -> li
     here = [p for p in pages if p.startswith(prefix)]
     children: dict[str, list[str]] = {}
     for page in here:
-        head, slash, _ = page[len(prefix):].partition("/")
+        head, slash, _ = page[len(prefix) :].partition("/")
         children.setdefault(head + slash, []).append(page)
     items: list = [f"{prefix}index.md"] if "index.md" in children else []
     for name in sorted(children, key=lambda n: (n.endswith("/"), n)):  # pages, then folders
@@ -381,8 +441,9 @@ def navigation(pages: list[str], titles: dict[str, str], folder: str = "") -> li
     return items
 
 
-def render_with_zensical(project_root: Path, prepared: SiteBuild,
-                         site_dir: str | None = None) -> None:
+def render_with_zensical(
+    project_root: Path, prepared: SiteBuild, site_dir: str | None = None
+) -> None:
     """Render the compiled tree with Zensical (``python -m zensical build``, a separate
     process) into a staging folder, then swap it in like :func:`render_with_mkdocs`.
 
@@ -397,23 +458,35 @@ def render_with_zensical(project_root: Path, prepared: SiteBuild,
     assert prepared.tree is not None, "render a compiled build"
     config = zensical_config(project_root, prepared.tree)
     mkdocs_yml = yaml.safe_load((project_root / "mkdocs.yml").read_text(encoding="utf-8"))
-    final = Path(site_dir).resolve() if site_dir else \
-        (project_root / (mkdocs_yml.get("site_dir") or "site")).resolve()
+    final = (
+        Path(site_dir).resolve()
+        if site_dir
+        else (project_root / (mkdocs_yml.get("site_dir") or "site")).resolve()
+    )
     area = _staging_area(project_root, final)
     staging = Path(tempfile.mkdtemp(prefix=f"zensical-{os.getpid()}-", dir=area))
     try:
         shutil.copytree(prepared.tree.root, staging / "docs")
         custom = (mkdocs_yml.get("theme") or {}).get("custom_dir")
         if custom and (project_root / custom).is_dir():
-            shutil.copytree(project_root / custom, staging / "docs", dirs_exist_ok=True,
-                            ignore=lambda _folder, names: [
-                                n for n in names if n.endswith(_TEMPLATE_SUFFIXES)])
+            shutil.copytree(
+                project_root / custom,
+                staging / "docs",
+                dirs_exist_ok=True,
+                ignore=lambda _folder, names: [n for n in names if n.endswith(_TEMPLATE_SUFFIXES)],
+            )
         (staging / "zensical.yml").write_text(
-            yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         env = {**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch(project_root)}
         result = subprocess.run(
             [sys.executable, "-m", "zensical", "build", "-f", str(staging / "zensical.yml")],
-            cwd=staging, env=env, capture_output=True, text=True, check=False)
+            cwd=staging,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0 or not (staging / "site").is_dir():
             detail = (result.stderr or result.stdout).strip().splitlines()[-5:]
             raise KbgenError("zensical build failed: " + " / ".join(detail))
@@ -443,7 +516,7 @@ def compact_navigation(html: str) -> str:
         elif depth:
             depth -= 1
             if depth == 0:
-                out += [html[pos:start], _SPACE_RUN.sub(_one_space, html[start:match.end()])]
+                out += [html[pos:start], _SPACE_RUN.sub(_one_space, html[start : match.end()])]
                 pos = match.end()
     out.append(html[pos:])
     return "".join(out)

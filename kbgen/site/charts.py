@@ -15,16 +15,24 @@ from kbgen.trace.status import STATUSES
 
 #: The Okabe-Ito palette: eight colours told apart with every common colour-vision
 #: deficiency (the two oranges of before, "untested" and "accepted risk", were not).
-COLORS = {"verified": "#009E73", "failing": "#D55E00", "stale": "#E69F00",
-          "test-written": "#56B4E9", "implemented": "#F0E442", "unmapped": "#CC79A7",
-          "accepted-risk": "#0072B2", "policy": "#999999"}
+COLORS = {
+    "verified": "#009E73",
+    "failing": "#D55E00",
+    "stale": "#E69F00",
+    "test-written": "#56B4E9",
+    "implemented": "#F0E442",
+    "unmapped": "#CC79A7",
+    "accepted-risk": "#0072B2",
+    "policy": "#999999",
+}
 #: Width of each drawing in SVG units (about CSS pixels where it is shown).
 WIDE, NARROW = 720, 340
 FONT = 12
 
 
-def _legend(top: float, width: int,
-            counts: dict[str, int] | None = None) -> tuple[list[str], float]:
+def _legend(
+    top: float, width: int, counts: dict[str, int] | None = None
+) -> tuple[list[str], float]:
     """The statuses in rows of four (wide) or two (narrow), with their counts when given;
     returns the items and the height they take."""
     columns = 4 if width >= 600 else 2
@@ -34,28 +42,35 @@ def _legend(top: float, width: int,
         x = (i % columns) * step
         y = top + (i // columns) * 18
         label = f"{status} ({counts.get(status, 0)})" if counts is not None else status
-        items.append(f'<rect x="{x:.0f}" y="{y}" width="11" height="11" fill="{COLORS[status]}"/>'
-                     f'<text x="{x + 15:.0f}" y="{y + 10}" font-size="{FONT}">{label}</text>')
+        items.append(
+            f'<rect x="{x:.0f}" y="{y}" width="11" height="11" fill="{COLORS[status]}"/>'
+            f'<text x="{x + 15:.0f}" y="{y + 10}" font-size="{FONT}">{label}</text>'
+        )
     rows = -(-len(STATUSES) // columns)
     return items, rows * 18
 
 
 def _svg(label: str, width: int, height: float, parts: list[str], css: str) -> str:
-    return (f'<svg class="kb-chart {css}" role="img" aria-label="{label}" '
-            f'viewBox="0 0 {width} {height:.0f}" width="100%" '
-            f'style="max-width:{width}px">' + "".join(parts) + "</svg>")
+    return (
+        f'<svg class="kb-chart {css}" role="img" aria-label="{label}" '
+        f'viewBox="0 0 {width} {height:.0f}" width="100%" '
+        f'style="max-width:{width}px">' + "".join(parts) + "</svg>"
+    )
 
 
-def _segments(by_status: dict[str, int], x: float, y: float, width: float, height: int,
-              name: str = "") -> list[str]:
+def _segments(
+    by_status: dict[str, int], x: float, y: float, width: float, height: int, name: str = ""
+) -> list[str]:
     total = sum(by_status.values()) or 1
     parts = []
     for status in STATUSES:
         count = by_status.get(status, 0)
         w = width * count / total
         if count:
-            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{height}" '
-                         f'fill="{COLORS[status]}"><title>{name}{status}: {count}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{height}" '
+                f'fill="{COLORS[status]}"><title>{name}{status}: {count}</title></rect>'
+            )
         x += w
     return parts
 
@@ -65,16 +80,22 @@ def status_bar(by_status: dict[str, int]) -> str:
     drawings = []
     for width, css in ((WIDE, "kb-chart-wide"), (NARROW, "kb-chart-narrow")):
         legend, height = _legend(32, width, by_status)
-        drawings.append(_svg("control status", width, 32 + height,
-                             _segments(by_status, 0, 0, width, 22) + legend, css))
+        drawings.append(
+            _svg(
+                "control status",
+                width,
+                32 + height,
+                _segments(by_status, 0, 0, width, 22) + legend,
+                css,
+            )
+        )
     return "".join(drawings)
 
 
 def coverage_chart(figures: list[Coverage]) -> str:
     """A horizontal stacked bar per framework: label beside the bar (wide) or above it
     (narrow)."""
-    return _coverage(figures, WIDE, "kb-chart-wide") + _coverage(figures, NARROW,
-                                                                  "kb-chart-narrow")
+    return _coverage(figures, WIDE, "kb-chart-wide") + _coverage(figures, NARROW, "kb-chart-narrow")
 
 
 def _coverage(figures: list[Coverage], width: int, css: str) -> str:
@@ -85,15 +106,26 @@ def _coverage(figures: list[Coverage], width: int, css: str) -> str:
     for i, figure in enumerate(figures):
         y = i * row
         limit = 36 if wide else 44
-        name = figure.name if len(figure.name) <= limit else figure.name[:limit - 1] + "…"
-        bars.append(f'<text x="0" y="{y + 15 if wide else y + 12}" font-size="{FONT}">'
-                    f"{html.escape(name)}<title>{html.escape(figure.name)}</title></text>")
+        name = figure.name if len(figure.name) <= limit else figure.name[: limit - 1] + "…"
+        bars.append(
+            f'<text x="0" y="{y + 15 if wide else y + 12}" font-size="{FONT}">'
+            f"{html.escape(name)}<title>{html.escape(figure.name)}</title></text>"
+        )
         bar_y = y + 3 if wide else y + 17
-        bars += _segments(figure.by_status, label_width, bar_y, width - label_width - 50, 16,
-                          html.escape(figure.name) + " ")
-        bars.append(f'<text x="{width - 45}" y="{bar_y + 12}" font-size="{FONT}">'
-                    f"{figure.verified_percent:.0f}%<title>verified share of host and hybrid "
-                    "controls</title></text>")
+        bars += _segments(
+            figure.by_status,
+            label_width,
+            bar_y,
+            width - label_width - 50,
+            16,
+            html.escape(figure.name) + " ",
+        )
+        bars.append(
+            f'<text x="{width - 45}" y="{bar_y + 12}" font-size="{FONT}">'
+            f"{figure.verified_percent:.0f}%<title>verified share of host and hybrid "
+            "controls</title></text>"
+        )
     legend, height = _legend(row * len(figures) + 12, width)
-    return _svg("coverage by framework", width, row * len(figures) + 12 + height,
-                bars + legend, css)
+    return _svg(
+        "coverage by framework", width, row * len(figures) + 12 + height, bars + legend, css
+    )

@@ -26,9 +26,23 @@ def last_changes(root: Path, timeout: float = 30) -> dict[str, Revision]:
     """Project-relative POSIX path -> the last commit that changed it."""
     try:
         result = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "log", f"--format={_MARK}%H %ct",
-             "--name-only", "--no-renames", "--", "."],
-            cwd=root, capture_output=True, text=True, timeout=timeout, check=False)
+            [
+                "git",
+                "-c",
+                "core.quotepath=off",
+                "log",
+                f"--format={_MARK}%H %ct",
+                "--name-only",
+                "--no-renames",
+                "--",
+                ".",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return {}
     if result.returncode != 0:
@@ -38,12 +52,15 @@ def last_changes(root: Path, timeout: float = 30) -> dict[str, Revision]:
     current: Revision | None = None
     for line in result.stdout.split("\n"):
         if line.startswith(_MARK):
-            commit, _, stamp = line[len(_MARK):].partition(" ")
-            day = datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%d") \
-                if stamp.isdigit() else ""
+            commit, _, stamp = line[len(_MARK) :].partition(" ")
+            day = (
+                datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%d")
+                if stamp.isdigit()
+                else ""
+            )
             current = Revision(commit, day)
         elif line and current is not None:
-            path = line[len(prefix):] if prefix and line.startswith(prefix) else line
+            path = line[len(prefix) :] if prefix and line.startswith(prefix) else line
             found.setdefault(path, current)
     return found
 
@@ -51,8 +68,14 @@ def last_changes(root: Path, timeout: float = 30) -> dict[str, Revision]:
 def head(root: Path, timeout: float = 10) -> Revision | None:
     """The checked-out commit, or None outside a git checkout."""
     try:
-        result = subprocess.run(["git", "log", "-1", "--format=%H %ct"], cwd=root,
-                                capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            ["git", "log", "-1", "--format=%H %ct"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit, _, stamp = result.stdout.strip().partition(" ")
@@ -64,8 +87,14 @@ def head(root: Path, timeout: float = 10) -> Revision | None:
 def _prefix(root: Path) -> str:
     """The project's folder inside the repository (git log names files from its top)."""
     try:
-        result = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=root,
-                                capture_output=True, text=True, timeout=10, check=False)
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-prefix"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return result.stdout.strip() if result.returncode == 0 else ""

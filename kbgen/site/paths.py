@@ -63,8 +63,11 @@ def option_group(path: str, flake: FlakeIndex) -> tuple[str, str]:
     it, else the first module that sets it; an option no module declares or sets (set
     only by a host or a test) goes under its first two path segments."""
     declared = flake.declared(path)
-    files = [declared[0].pos.file] if declared else \
-        [d.pos.file for d in flake.defined(path) if d.test is None]
+    files = (
+        [declared[0].pos.file]
+        if declared
+        else [d.pos.file for d in flake.defined(path) if d.test is None]
+    )
     for file in files:
         parts = file.split("/")
         if "modules" in parts[:-1]:
@@ -109,9 +112,7 @@ def relative(from_page: str, to_page: str, anchor: str | None = None) -> str:
     source = from_page.split("/")[:-1]
     target = to_page.split("/")
     common = 0
-    while common < len(source) and common < len(target) - 1 and \
-            source[common] == target[common]:
+    while common < len(source) and common < len(target) - 1 and source[common] == target[common]:
         common += 1
     parts = [".."] * (len(source) - common) + target[common:]
     return escape.destination("/".join(parts), anchor)
-

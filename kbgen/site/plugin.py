@@ -69,8 +69,11 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
             if site.tree is None:
                 report = Report("check", tuple(site.blocking), tuple(site.checked.rules))
                 raise PluginError("kbgen check failed:\n" + FORMATS["concise"](report))
-            log.info("kbgen: checked and compiled %d pages in %.2f s", len(site.tree.pages),
-                     time.perf_counter() - start)
+            log.info(
+                "kbgen: checked and compiled %d pages in %.2f s",
+                len(site.tree.pages),
+                time.perf_counter() - start,
+            )
         self.site = site
         config.docs_dir = str(root / TREE_DIR)
         if self.serving:
@@ -109,4 +112,3 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
             if path.exists():
                 server.watch(str(path))
         return server
-

@@ -20,9 +20,16 @@ from kbgen.trace.graph import build_trace_graph, graph_document
 
 #: Search boost per kind of generated page (mkdocs-material's ``search.boost``): exact ids
 #: (controls, risks, tests, options) come before the long pages that mention them.
-BOOSTS = (("kb/risks/index.md", None), ("kb/risks/", 5), ("kb/controls/", 4),
-          ("kb/options/", 4), ("kb/tests/", 3), ("kb/frameworks/", 0.5),
-          ("kb/status/", 0.3), ("kb/tags/", 0.3))
+BOOSTS = (
+    ("kb/risks/index.md", None),
+    ("kb/risks/", 5),
+    ("kb/controls/", 4),
+    ("kb/options/", 4),
+    ("kb/tests/", 3),
+    ("kb/frameworks/", 0.5),
+    ("kb/status/", 0.3),
+    ("kb/tags/", 0.3),
+)
 #: A control enhancement (``AC-17(1)``) ranks just below its base control.
 ENHANCEMENT_BOOST = 3
 _ENHANCEMENT = re.compile(r"\(\w+\)$")
@@ -43,10 +50,10 @@ def annotate(ctx: PageContext, texts: dict[str, str]) -> None:
     root = config.project_root
     changes = history.last_changes(root)
     built = history.head(root)
-    build_line = escape.yaml_string(f"{built.date} · commit {built.commit[:12]}") \
-        if built else None
-    enhancements = {paths.control_page(c.key) for c in ctx.trace.controls.controls
-                    if _ENHANCEMENT.search(c.id)}
+    build_line = escape.yaml_string(f"{built.date} · commit {built.commit[:12]}") if built else None
+    enhancements = {
+        paths.control_page(c.key) for c in ctx.trace.controls.controls if _ENHANCEMENT.search(c.id)
+    }
     vault_prefix = _relative(config.vault_root, root)
     repo = _repo_base(config.repo_url)
     note_of_page = {ctx.page_of_note(path): path for path in ctx.vault.notes}
@@ -64,8 +71,13 @@ def annotate(ctx: PageContext, texts: dict[str, str]) -> None:
             texts[page] = with_meta(text, meta)
 
 
-def _note_meta(ctx: PageContext, path: str, project_path: str,
-               changes: dict[str, history.Revision], repo: str | None) -> list[str]:
+def _note_meta(
+    ctx: PageContext,
+    path: str,
+    project_path: str,
+    changes: dict[str, history.Revision],
+    repo: str | None,
+) -> list[str]:
     meta = []
     changed = changes.get(project_path)
     if changed:
@@ -77,8 +89,10 @@ def _note_meta(ctx: PageContext, path: str, project_path: str,
         meta.append("kb_tags:")
         # The display text is escaped here (HTML, and no template delimiter survives into
         # the tree); the theme prints it as it is.
-        meta += [f"  - [{escape.yaml_string(escape.text(t))}, {escape.yaml_string(tag_page(t))}]"
-                 for t in tags]
+        meta += [
+            f"  - [{escape.yaml_string(escape.text(t))}, {escape.yaml_string(tag_page(t))}]"
+            for t in tags
+        ]
     return meta
 
 
@@ -115,11 +129,12 @@ def exports(ctx: PageContext) -> dict[str, bytes]:
     for prd in trace.controls.prds:
         for fmt in ("csv", "json"):
             files[export_path(prd.framework, fmt)] = render_matrix(
-                trace, fmt, prd.framework).encode("utf-8")
+                trace, fmt, prd.framework
+            ).encode("utf-8")
     document = graph_document(build_trace_graph(trace))
-    files[export_path("graph", "json")] = (json.dumps(document, indent=1, sort_keys=True,
-                                                      default=_json_default)
-                                           + "\n").encode("utf-8")
+    files[export_path("graph", "json")] = (
+        json.dumps(document, indent=1, sort_keys=True, default=_json_default) + "\n"
+    ).encode("utf-8")
     return files
 
 

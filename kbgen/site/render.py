@@ -60,8 +60,12 @@ class PageContext:
         candidates = {o.path for c in trace.controls.controls for o in c.options}
         candidates.update(s.canonical_path for s in trace.settings.settings)
         candidates.update(o for t in trace.tests for o in t.options_set)
-        candidates.update(span.text.strip() for note in self.vault.notes.values()
-                          for span in note.code_spans if OPTION_PATH.fullmatch(span.text.strip()))
+        candidates.update(
+            span.text.strip()
+            for note in self.vault.notes.values()
+            for span in note.code_spans
+            if OPTION_PATH.fullmatch(span.text.strip())
+        )
         return frozenset(p for p in candidates if trace.option_exists(p))
 
     def option_url(self, page: str, path: str) -> str | None:
@@ -80,8 +84,9 @@ class PageContext:
         config = self.vault.config
         if path == config.master_index and self._master_is_folder_index:
             # The master index is the landing page of its folder when that has no index.
-            return paths.note_page(path.rsplit("/", 1)[0] + "/" + config.index_name,
-                                   config.index_name)
+            return paths.note_page(
+                path.rsplit("/", 1)[0] + "/" + config.index_name, config.index_name
+            )
         return paths.note_page(path, config.index_name)
 
     @property
@@ -162,17 +167,31 @@ def _marks(ctx: PageContext, note: Note) -> _Marks:
         return found
 
     return _Marks(
-        links=_links_by_line(ctx, note), blocks=by_line(note.block_ids),
-        macros=by_line(note.macros), spans=by_line(note.code_spans),
+        links=_links_by_line(ctx, note),
+        blocks=by_line(note.block_ids),
+        macros=by_line(note.macros),
+        spans=by_line(note.code_spans),
         raw_html=_raw_html(note) if ctx.vault.config.note_html == "escape" else {},
         anchors=_register_anchors(ctx, note),
         controls=ctx.controls_by_note.get(note.path, {}),
-        code_lines=frozenset(n for block in note.code_blocks
-                             for n in range(block.line, max(block.line, block.last_line) + 1)))
+        code_lines=frozenset(
+            n
+            for block in note.code_blocks
+            for n in range(block.line, max(block.line, block.last_line) + 1)
+        ),
+    )
 
 
-def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int,
-                  stack: tuple[str, ...], depth: int, demote: bool = False) -> list[str]:
+def _render_lines(
+    ctx: PageContext,
+    note: Note,
+    page: str,
+    first: int,
+    last: int,
+    stack: tuple[str, ...],
+    depth: int,
+    demote: bool = False,
+) -> list[str]:
     """Lines ``first..last`` (1-based, inclusive) of ``note``, rewritten for ``page``.
 
     With ``demote`` (transcluded content) headings become bold text, so the host
@@ -199,24 +218,26 @@ def _render_lines(ctx: PageContext, note: Note, page: str, first: int, last: int
             for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
                 line = line[:start] + text + line[end:]
             out.append(line)
-    return out + (_register_wrap(register, last + 1) if register and register[0] >= first
-                  else [])
+    return out + (_register_wrap(register, last + 1) if register and register[0] >= first else [])
 
 
-def _line_edits(ctx: PageContext, marks: _Marks, page: str, number: int, line: str
-                ) -> list[tuple[int, int, str]]:
+def _line_edits(
+    ctx: PageContext, marks: _Marks, page: str, number: int, line: str
+) -> list[tuple[int, int, str]]:
     """Replacements ``(start, end, text)`` of one line: links, block ids, macros, option
     spans, anchors, control ids; then every other brace of the author's text."""
     edits: list[tuple[int, int, str]] = []
     for resolved in marks.links.get(number, ()):
         start = resolved.link.column - 1
-        edits.append((start, _span_end(line, start, resolved.link.raw),
-                      _link_markdown(ctx, resolved, page)))
+        edits.append(
+            (start, _span_end(line, start, resolved.link.raw), _link_markdown(ctx, resolved, page))
+        )
     for block in marks.blocks.get(number, ()):
         start = block.column - 1
-        if line[start:start + 1 + len(block.id)] == "^" + block.id:
-            edits.append((start, start + 1 + len(block.id),
-                          f'<a id="{paths.block_anchor(block.id)}"></a>'))
+        if line[start : start + 1 + len(block.id)] == "^" + block.id:
+            edits.append(
+                (start, start + 1 + len(block.id), f'<a id="{paths.block_anchor(block.id)}"></a>')
+            )
     tags = marks.raw_html.get(number, ())
     for tag in tags if isinstance(tags, list) else ():
         if line.startswith(tag.raw, tag.column - 1):
@@ -230,22 +251,32 @@ def _line_edits(ctx: PageContext, marks: _Marks, page: str, number: int, line: s
         column, anchor, risk = marks.anchors[number]
         if line.startswith(risk, column - 1):  # the id links to the risk's own page
             url = paths.relative(page, f"{paths.GENERATED}/risks/{anchor}.md")
-            edits.append((column - 1, column - 1 + len(risk),
-                          f'<a id="{anchor}"></a>[{escape.text(risk)}]({url})'))
+            edits.append(
+                (
+                    column - 1,
+                    column - 1 + len(risk),
+                    f'<a id="{anchor}"></a>[{escape.text(risk)}]({url})',
+                )
+            )
         else:
             edits.append((column - 1, column - 1, f'<a id="{anchor}"></a>'))
     for (row_line, column), control in marks.controls.items():
         # In a PRD, each control id links to the control's page.
         if row_line == number and line.startswith(control.raw_id, column - 1):
             url = paths.relative(page, paths.control_page(control.key))
-            edits.append((column - 1, column - 1 + len(control.raw_id),
-                          f'<a id="{control.anchor}"></a>[{escape.text(control.raw_id)}]'
-                          f"({url})"))
+            edits.append(
+                (
+                    column - 1,
+                    column - 1 + len(control.raw_id),
+                    f'<a id="{control.anchor}"></a>[{escape.text(control.raw_id)}]({url})',
+                )
+            )
     return edits + _brace_edits(line, marks.spans.get(number, ()), edits)
 
 
-def _brace_edits(line: str, spans: Iterable[CodeSpan], edits: list[tuple[int, int, str]]
-                 ) -> list[tuple[int, int, str]]:
+def _brace_edits(
+    line: str, spans: Iterable[CodeSpan], edits: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
     """Every ``{`` of the author's text outside code, as a character reference: no
     attribute list (``{: onclick=… }``) and no template delimiter reaches the renderer
     from a note. Obsidian shows braces as text too; code keeps them as written."""
@@ -254,13 +285,20 @@ def _brace_edits(line: str, spans: Iterable[CodeSpan], edits: list[tuple[int, in
         end = code_span_end(line, span.column - 1)
         taken.append((span.column - 1, end if end is not None else len(line)))
     # A backslash-escaped brace (``\\{``) becomes the reference alone.
-    return [(i - 1 if line[i - 1:i] == "\\" else i, i + 1, "&#123;")
-            for i, char in enumerate(line)
-            if char == "{" and not any(s <= i < e for s, e in taken)]
+    return [
+        (i - 1 if line[i - 1 : i] == "\\" else i, i + 1, "&#123;")
+        for i, char in enumerate(line)
+        if char == "{" and not any(s <= i < e for s, e in taken)
+    ]
 
 
-def _option_spans(ctx: PageContext, page: str, line: str, spans: Iterable[CodeSpan],
-                  edits: list[tuple[int, int, str]]) -> None:
+def _option_spans(
+    ctx: PageContext,
+    page: str,
+    line: str,
+    spans: Iterable[CodeSpan],
+    edits: list[tuple[int, int, str]],
+) -> None:
     """Link each code span of ``line`` that names an option the site has a page for
     (unless it is already inside a link of the line)."""
     taken = [(start, end) for start, end, _ in edits]
@@ -268,9 +306,13 @@ def _option_spans(ctx: PageContext, page: str, line: str, spans: Iterable[CodeSp
         start = span.column - 1
         end = code_span_end(line, start)
         url = ctx.option_url(page, span.text.strip())
-        inside_link = line[start - 1:start] == "[" and line[end or start:][:2] == "]("
-        if end is not None and url is not None and not inside_link and \
-                not any(s <= start < e for s, e in taken):
+        inside_link = line[start - 1 : start] == "[" and line[end or start :][:2] == "]("
+        if (
+            end is not None
+            and url is not None
+            and not inside_link
+            and not any(s <= start < e for s, e in taken)
+        ):
             edits.append((start, end, f"[{line[start:end]}]({url}){{ .kb-option }}"))
 
 
@@ -303,8 +345,10 @@ def _macro_text(ctx: PageContext, macro: Macro, page: str) -> str:
         value = evaluate(ctx.trace, macro.expression)
     except MacroError as exc:  # reported by TR701; shown, not fatal, if that is ignored
         ctx.broken[page].append(macro.raw)
-        return f'<span class="kb-broken" title="{escape.attribute(exc)}">' \
-               f"{escape.text(macro.raw)}</span>"
+        return (
+            f'<span class="kb-broken" title="{escape.attribute(exc)}">'
+            f"{escape.text(macro.raw)}</span>"
+        )
     return escape.text(macro.raw if value is None else value)
 
 
@@ -337,8 +381,16 @@ def _register_table(ctx: PageContext, note: Note) -> tuple[int, int] | None:
     rows = ctx.trace.risks.rows
     if note.path != ctx.trace.risks.path or not rows:
         return None
-    table = next((t for t in note.tables if t.line <= rows[0].line and t.rows and
-                  max(c.line for c in t.rows[-1]) >= rows[-1].line), None)
+    table = next(
+        (
+            t
+            for t in note.tables
+            if t.line <= rows[0].line
+            and t.rows
+            and max(c.line for c in t.rows[-1]) >= rows[-1].line
+        ),
+        None,
+    )
     if table is None:
         return None
     return table.line, max(c.line for c in table.rows[-1])
@@ -389,8 +441,11 @@ def _link_markdown(ctx: PageContext, resolved: ResolvedLink, page: str) -> str:
         text = _display(resolved).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|")
     else:
         text = escape.link_text(_display(resolved))
-    if link.is_embed and resolved.resolution.target and \
-            resolved.resolution.target.kind == "attachment":
+    if (
+        link.is_embed
+        and resolved.resolution.target
+        and resolved.resolution.target.kind == "attachment"
+    ):
         extension = posixpath.splitext(resolved.resolution.target.key)[1].casefold()
         if extension in IMAGE_EXTENSIONS:
             width = f'{{ width="{link.alias}" }}' if link.alias and link.alias.isdigit() else ""
@@ -399,24 +454,36 @@ def _link_markdown(ctx: PageContext, resolved: ResolvedLink, page: str) -> str:
     return f"[{text}]({url})"
 
 
-def _transclude(ctx: PageContext, resolved: ResolvedLink, page: str, stack: tuple[str, ...],
-                depth: int) -> list[str]:
+def _transclude(
+    ctx: PageContext, resolved: ResolvedLink, page: str, stack: tuple[str, ...], depth: int
+) -> list[str]:
     note = embedded_note(ctx.vault, resolved)
-    if note.path in stack or depth >= MAX_EMBED_DEPTH or \
-            ctx.expanded[page] >= MAX_EXPANDED_CHARS:
+    if note.path in stack or depth >= MAX_EMBED_DEPTH or ctx.expanded[page] >= MAX_EXPANDED_CHARS:
         ctx.broken[page].append(resolved.link.raw)
-        reason = "embed cycle" if note.path in stack else "embeds nested too deeply" \
-            if depth >= MAX_EMBED_DEPTH else "page too large to embed more"
-        return [f'<span class="kb-broken" title="{reason}">{escape.text(resolved.link.raw)}'
-                f" ({reason})</span>"]
+        reason = (
+            "embed cycle"
+            if note.path in stack
+            else "embeds nested too deeply"
+            if depth >= MAX_EMBED_DEPTH
+            else "page too large to embed more"
+        )
+        return [
+            f'<span class="kb-broken" title="{reason}">{escape.text(resolved.link.raw)}'
+            f" ({reason})</span>"
+        ]
     first, last = embedded_lines(note, resolved.resolution.anchor)
-    inner = _render_lines(ctx, note, page, first, last, (*stack, note.path), depth + 1,
-                          demote=True)
+    inner = _render_lines(ctx, note, page, first, last, (*stack, note.path), depth + 1, demote=True)
     ctx.expanded[page] += sum(len(line) + 1 for line in inner)
     url = paths.relative(page, ctx.page_of_note(note.path), resolved.resolution.anchor)
-    return ['<div class="kb-embed" markdown>', "",
-            *inner, "", f"[↪ {escape.text(note.title)}]({url}){{ .kb-embed-source }}", "",
-            "</div>"]
+    return [
+        '<div class="kb-embed" markdown>',
+        "",
+        *inner,
+        "",
+        f"[↪ {escape.text(note.title)}]({url}){{ .kb-embed-source }}",
+        "",
+        "</div>",
+    ]
 
 
 def code_span_end(line: str, start: int) -> int | None:
@@ -424,7 +491,7 @@ def code_span_end(line: str, start: int) -> int | None:
     run = len(line[start:]) - len(line[start:].lstrip("`"))
     if run == 0:
         return None
-    for match in re.finditer(r"`+", line[start + run:]):
+    for match in re.finditer(r"`+", line[start + run :]):
         if len(match.group(0)) == run:
             return start + run + match.end()
     return None
@@ -446,8 +513,14 @@ def render_cell(ctx: PageContext, note_path: str, cell: TableCell | None, page: 
     note = ctx.vault.notes.get(note_path)
     line = note.line_text(cell.line) if note is not None else ""
     start = cell.column - 1
-    source = next((form for form in (cell.text, cell.text.replace("|", "\\|"))
-                   if form and line.startswith(form, start)), None)
+    source = next(
+        (
+            form
+            for form in (cell.text, cell.text.replace("|", "\\|"))
+            if form and line.startswith(form, start)
+        ),
+        None,
+    )
     if note is None or source is None:
         return escape.text(cell.text.strip())
     end = start + len(source)
@@ -462,8 +535,9 @@ def render_cell(ctx: PageContext, note_path: str, cell: TableCell | None, page: 
     return "".join(out).strip()
 
 
-def _cell_edits(ctx: PageContext, note: Note, cell: TableCell, page: str, line: str
-                ) -> list[tuple[int, int, str]]:
+def _cell_edits(
+    ctx: PageContext, note: Note, cell: TableCell, page: str, line: str
+) -> list[tuple[int, int, str]]:
     """(start, end, Markdown) of each link, code span and macro of the cell."""
     edits: list[tuple[int, int, str]] = []
     resolved_links = ctx.vault.links_by_source.get(note.path, ())
@@ -471,8 +545,9 @@ def _cell_edits(ctx: PageContext, note: Note, cell: TableCell, page: str, line: 
         if index < len(resolved_links) and resolved_links[index].link.line == cell.line:
             resolved = resolved_links[index]
             begin = resolved.link.column - 1
-            edits.append((begin, _span_end(line, begin, resolved.link.raw),
-                          _cell_link(ctx, resolved, page)))
+            edits.append(
+                (begin, _span_end(line, begin, resolved.link.raw), _cell_link(ctx, resolved, page))
+            )
     for index in cell.code_spans:
         span = note.code_spans[index]
         close = code_span_end(line, span.column - 1) if span.line == cell.line else None
@@ -481,8 +556,9 @@ def _cell_edits(ctx: PageContext, note: Note, cell: TableCell, page: str, line: 
             edits.append((span.column - 1, close, ctx.option_link(page, text.strip())))
     for macro in note.macros:
         if macro.line == cell.line and line.startswith(macro.raw, macro.column - 1):
-            edits.append((macro.column - 1, macro.column - 1 + len(macro.raw),
-                          _macro_text(ctx, macro, page)))
+            edits.append(
+                (macro.column - 1, macro.column - 1 + len(macro.raw), _macro_text(ctx, macro, page))
+            )
     return edits
 
 

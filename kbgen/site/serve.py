@@ -55,25 +55,29 @@ def status_script(error: str | None) -> bytes:
     if error is None:
         return b"/* kbgen serve: the last build succeeded */\n"
     message = json.dumps(error).replace("<", "\\u003c")
-    return ("(function () {\n"
-            f"  var message = {message};\n"
-            "  function show() {\n"
-            "    var banner = document.createElement('pre');\n"
-            "    banner.className = 'kb-serve-error';\n"
-            "    banner.setAttribute('role', 'alert');\n"
-            "    banner.textContent = 'kbgen: the last build failed; this is the last good "
-            "site.\\n\\n' + message;\n"
-            "    document.body.insertBefore(banner, document.body.firstChild);\n"
-            "  }\n"
-            "  if (document.body) { show(); } else "
-            "{ document.addEventListener('DOMContentLoaded', show); }\n"
-            "})();\n").encode()
+    return (
+        "(function () {\n"
+        f"  var message = {message};\n"
+        "  function show() {\n"
+        "    var banner = document.createElement('pre');\n"
+        "    banner.className = 'kb-serve-error';\n"
+        "    banner.setAttribute('role', 'alert');\n"
+        "    banner.textContent = 'kbgen: the last build failed; this is the last good "
+        "site.\\n\\n' + message;\n"
+        "    document.body.insertBefore(banner, document.body.firstChild);\n"
+        "  }\n"
+        "  if (document.body) { show(); } else "
+        "{ document.addEventListener('DOMContentLoaded', show); }\n"
+        "})();\n"
+    ).encode()
 
 
 def _error_page(error: str) -> bytes:
-    return ("<!doctype html><meta charset=utf-8><title>kbgen: build failed</title>"
-            f"<h1>The site could not be built</h1><pre>{escape.attribute(error)}</pre>"
-            "<p>Fix the sources; the page reloads when a build succeeds.</p>").encode()
+    return (
+        "<!doctype html><meta charset=utf-8><title>kbgen: build failed</title>"
+        f"<h1>The site could not be built</h1><pre>{escape.attribute(error)}</pre>"
+        "<p>Fix the sources; the page reloads when a build succeeds.</p>"
+    ).encode()
 
 
 def serve(config: Config, *, dev_addr: str = "127.0.0.1:8000", full: bool = False) -> None:
@@ -128,8 +132,13 @@ def serve(config: Config, *, dev_addr: str = "127.0.0.1:8000", full: bool = Fals
     server = GuardedServer(builder=rebuild, host=host, port=port, root=str(site_dir))
     try:
         rebuild()
-        for path in (config.vault_root, config.flake_root, root / "site-overrides",
-                     root / "mkdocs.yml", root / "pyproject.toml"):
+        for path in (
+            config.vault_root,
+            config.flake_root,
+            root / "site-overrides",
+            root / "mkdocs.yml",
+            root / "pyproject.toml",
+        ):
             if path.exists():
                 server.watch(str(path))
         try:

@@ -142,13 +142,24 @@ def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
         tables = [(t, cols) for t, cols in tables if "control" in cols and "layer" in cols]
         if framework_id is None:
             if tables and "framework" not in note.frontmatter:
-                problems.append(TraceProblem(
-                    TraceProblemKind.PRD_FRAMEWORK, "PRD has control tables but no "
-                    "'framework' in its frontmatter", path, 1))
+                problems.append(
+                    TraceProblem(
+                        TraceProblemKind.PRD_FRAMEWORK,
+                        "PRD has control tables but no 'framework' in its frontmatter",
+                        path,
+                        1,
+                    )
+                )
             continue
         meta = note.frontmatter["framework"]
-        prds.append(Prd(path, framework_id, str(meta.get("name") or framework_id),
-                        str(meta.get("version") or "")))
+        prds.append(
+            Prd(
+                path,
+                framework_id,
+                str(meta.get("name") or framework_id),
+                str(meta.get("version") or ""),
+            )
+        )
         for table, columns in tables:
             for row, raw_count in zip(table.rows, table.raw_cell_counts, strict=False):
                 control = _row(note, framework_id, table, row, raw_count, columns, problems)
@@ -156,10 +167,15 @@ def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
                     continue
                 if control.key in seen:
                     first = seen[control.key]
-                    problems.append(TraceProblem(
-                        TraceProblemKind.DUPLICATE_ID, f"{control.key} is defined twice "
-                        f"(first at {first.note}:{first.line})", path, control.line,
-                        control.column))
+                    problems.append(
+                        TraceProblem(
+                            TraceProblemKind.DUPLICATE_ID,
+                            f"{control.key} is defined twice (first at {first.note}:{first.line})",
+                            path,
+                            control.line,
+                            control.column,
+                        )
+                    )
                     continue
                 seen[control.key] = control
                 controls.append(control)
@@ -173,34 +189,42 @@ def _framework_of(note: Note, problems: list[TraceProblem]) -> str | None:
     framework_id = meta.get("id") if isinstance(meta, dict) else None
     if not isinstance(framework_id, str) or framework_id not in FRAMEWORKS:
         known = ", ".join(FRAMEWORKS)
-        problems.append(TraceProblem(
-            TraceProblemKind.PRD_FRAMEWORK, "frontmatter 'framework' must be a mapping whose "
-            f"id is one of: {known}", note.path,
-            1 + key_line(note.lines[:note.body_line], "framework")))
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.PRD_FRAMEWORK,
+                f"frontmatter 'framework' must be a mapping whose id is one of: {known}",
+                note.path,
+                1 + key_line(note.lines[: note.body_line], "framework"),
+            )
+        )
         return None
     return framework_id
 
 
-def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...],
-         raw_count: int, columns: dict[str, int], problems: list[TraceProblem]
-         ) -> Control | None:
+def _row(
+    note: Note,
+    framework_id: str,
+    table: Table,
+    row: tuple[TableCell, ...],
+    raw_count: int,
+    columns: dict[str, int],
+    problems: list[TraceProblem],
+) -> Control | None:
     id_cell = row[columns["control"]]
     line, column = id_cell.line, id_cell.column
     if raw_count != len(table.header):
-        problems.append(TraceProblem(
-            TraceProblemKind.MALFORMED_ROW, f"row has {raw_count} cells, the header has "
-            f"{len(table.header)}", note.path, line, 1))
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.MALFORMED_ROW,
+                f"row has {raw_count} cells, the header has {len(table.header)}",
+                note.path,
+                line,
+                1,
+            )
+        )
     raw_id = id_cell.text.strip()
-    if not raw_id:
-        problems.append(TraceProblem(TraceProblemKind.MALFORMED_ROW, "row has no control id",
-                                     note.path, line, column))
-        return None
-    framework = FRAMEWORKS[framework_id]
-    control_id = framework.canonical(_plain(raw_id))
+    control_id = _control_id(note, framework_id, id_cell, problems)
     if control_id is None:
-        problems.append(TraceProblem(
-            TraceProblemKind.INVALID_ID, f"{raw_id!r} is not a {framework.name} id (expected "
-            f"something like {framework.example})", note.path, line, column))
         return None
 
     def text(name: str) -> str:
@@ -209,10 +233,16 @@ def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...]
 
     layer = text("layer").casefold()
     if layer not in LAYERS:
-        problems.append(TraceProblem(
-            TraceProblemKind.MALFORMED_ROW, f"{framework_id}/{control_id}: layer must be host, "
-            f"hybrid or org, not {text('layer')!r}", note.path, line,
-            row[columns['layer']].column))
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.MALFORMED_ROW,
+                f"{framework_id}/{control_id}: layer must be host, "
+                f"hybrid or org, not {text('layer')!r}",
+                note.path,
+                line,
+                row[columns["layer"]].column,
+            )
+        )
         layer = layer or "host"
     options = []
     if "options" in columns:
@@ -226,9 +256,53 @@ def _row(note: Note, framework_id: str, table: Table, row: tuple[TableCell, ...]
         index = columns.get(name)
         return row[index] if index is not None and index < len(row) else None
 
-    return Control(framework_id, control_id, text("title"), layer, text("requirement"),
-                   tuple(options), links, note.path, line, column, raw_id, cell("title"),
-                   cell("requirement"))
+    return Control(
+        framework_id,
+        control_id,
+        text("title"),
+        layer,
+        text("requirement"),
+        tuple(options),
+        links,
+        note.path,
+        line,
+        column,
+        raw_id,
+        cell("title"),
+        cell("requirement"),
+    )
+
+
+def _control_id(
+    note: Note, framework_id: str, id_cell: TableCell, problems: list[TraceProblem]
+) -> str | None:
+    """The canonical id of a row's id cell, or None (and a problem) when it has none."""
+    raw_id = id_cell.text.strip()
+    if not raw_id:
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.MALFORMED_ROW,
+                "row has no control id",
+                note.path,
+                id_cell.line,
+                id_cell.column,
+            )
+        )
+        return None
+    framework = FRAMEWORKS[framework_id]
+    control_id = framework.canonical(_plain(raw_id))
+    if control_id is None:
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.INVALID_ID,
+                f"{raw_id!r} is not a {framework.name} id (expected "
+                f"something like {framework.example})",
+                note.path,
+                id_cell.line,
+                id_cell.column,
+            )
+        )
+    return control_id
 
 
 def _plain(text: str) -> str:

@@ -16,8 +16,20 @@ from kbgen.trace.controls import Control
 from kbgen.trace.model import TraceModel
 from kbgen.trace.status import STATUSES
 
-COLUMNS = ("framework", "control", "title", "layer", "status", "options", "missing_options",
-           "tests", "policies", "risks", "source", "evidence")
+COLUMNS = (
+    "framework",
+    "control",
+    "title",
+    "layer",
+    "status",
+    "options",
+    "missing_options",
+    "tests",
+    "policies",
+    "risks",
+    "source",
+    "evidence",
+)
 
 
 @dataclass(frozen=True)
@@ -43,46 +55,60 @@ class Coverage:
         return 100.0 * self.by_status[status] / self.total if self.total else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"framework": self.framework, "name": self.name, "total": self.total,
-                "host_and_hybrid": self.host_and_hybrid, "verified": self.verified,
-                "verified_percent": round(self.verified_percent, 1),
-                "by_status": self.by_status,
-                "share": {s: round(self.share(s), 1) for s in STATUSES}}
+        return {
+            "framework": self.framework,
+            "name": self.name,
+            "total": self.total,
+            "host_and_hybrid": self.host_and_hybrid,
+            "verified": self.verified,
+            "verified_percent": round(self.verified_percent, 1),
+            "by_status": self.by_status,
+            "share": {s: round(self.share(s), 1) for s in STATUSES},
+        }
 
 
 def matrix_rows(model: TraceModel, framework: str | None = None) -> list[dict[str, Any]]:
     rows = []
     for control in _controls(model, framework):
         valid = model.valid_options(control)
-        rows.append({
-            "framework": control.framework,
-            "control": control.id,
-            "title": control.title,
-            "layer": control.layer,
-            "status": model.status(control),
-            "evidence": _evidence(model, control),
-            "options": valid,
-            "missing_options": [o.path for o in control.options if o.path not in valid],
-            "tests": sorted(t.name for t in model.tests_by_control.get(control.key, ())),
-            "policies": model.policies_of(control),
-            "risks": model.risks_of(control),
-            "source": f"{model.vault.display_path(control.note)}:{control.line}",
-        })
+        rows.append(
+            {
+                "framework": control.framework,
+                "control": control.id,
+                "title": control.title,
+                "layer": control.layer,
+                "status": model.status(control),
+                "evidence": _evidence(model, control),
+                "options": valid,
+                "missing_options": [o.path for o in control.options if o.path not in valid],
+                "tests": sorted(t.name for t in model.tests_by_control.get(control.key, ())),
+                "policies": model.policies_of(control),
+                "risks": model.risks_of(control),
+                "source": f"{model.vault.display_path(control.note)}:{control.line}",
+            }
+        )
     return rows
 
 
 def _evidence(model: TraceModel, control: Control) -> list[dict[str, Any]]:
     """The results a control's status rests on: one entry per test that names it."""
-    return [{"test": v.test, "result": v.outcome.value if v.outcome else None,
-             "current": v.current, "flake_rev": v.run.flake_rev if v.run else None,
-             "file": f"{v.run.path}:{v.run.line}" if v.run else None}
-            for v in model.status_detail(control).verdicts]
+    return [
+        {
+            "test": v.test,
+            "result": v.outcome.value if v.outcome else None,
+            "current": v.current,
+            "flake_rev": v.run.flake_rev if v.run else None,
+            "file": f"{v.run.path}:{v.run.line}" if v.run else None,
+        }
+        for v in model.status_detail(control).verdicts
+    ]
 
 
 def _controls(model: TraceModel, framework: str | None) -> list[Control]:
-    return sorted((c for c in model.controls.controls
-                   if framework is None or c.framework == framework),
-                  key=lambda c: (c.framework, c.note, c.line))
+    return sorted(
+        (c for c in model.controls.controls if framework is None or c.framework == framework),
+        key=lambda c: (c.framework, c.note, c.line),
+    )
 
 
 def coverage(model: TraceModel) -> list[Coverage]:
@@ -92,10 +118,16 @@ def coverage(model: TraceModel) -> list[Coverage]:
         controls = _controls(model, framework)
         statuses = [model.status(c) for c in controls]
         verifiable = [c for c in controls if c.layer in ("host", "hybrid")]
-        result.append(Coverage(
-            framework, names[framework], len(controls), len(verifiable),
-            verified=sum(1 for c in verifiable if model.status(c) == "verified"),
-            by_status={s: statuses.count(s) for s in STATUSES}))
+        result.append(
+            Coverage(
+                framework,
+                names[framework],
+                len(controls),
+                len(verifiable),
+                verified=sum(1 for c in verifiable if model.status(c) == "verified"),
+                by_status={s: statuses.count(s) for s in STATUSES},
+            )
+        )
     return result
 
 
@@ -103,19 +135,37 @@ def render_matrix(model: TraceModel, fmt: str, framework: str | None = None) -> 
     rows = matrix_rows(model, framework)
     figures = [c for c in coverage(model) if framework is None or c.framework == framework]
     if fmt == "json":
-        return json.dumps({"version": 2, "evidence_supplied": model.evidence.supplied,
-                           "coverage": [c.as_dict() for c in figures],
-                           "controls": rows}, indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(
+                {
+                    "version": 2,
+                    "evidence_supplied": model.evidence.supplied,
+                    "coverage": [c.as_dict() for c in figures],
+                    "controls": rows,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow(["; ".join(v) if isinstance(v, list) else v
-                             for v in (row[c] for c in COLUMNS if c != "evidence")]
-                            + ["; ".join(f"{e['test']}={e['result'] or 'no result'}"
-                                         f"{'' if e['current'] or not e['result'] else ' (stale)'}"
-                                         for e in row["evidence"])])
+            writer.writerow(
+                [
+                    "; ".join(v) if isinstance(v, list) else v
+                    for v in (row[c] for c in COLUMNS if c != "evidence")
+                ]
+                + [
+                    "; ".join(
+                        f"{e['test']}={e['result'] or 'no result'}"
+                        f"{'' if e['current'] or not e['result'] else ' (stale)'}"
+                        for e in row["evidence"]
+                    )
+                ]
+            )
         return out.getvalue()
     if fmt == "md":
         return _markdown(rows, figures)
@@ -127,20 +177,29 @@ def _cell(text: str) -> str:
 
 
 def _markdown(rows: list[dict[str, Any]], figures: list[Coverage]) -> str:
-    lines = ["| Framework | Controls | " + " | ".join(STATUSES) + " | Verified (host and hybrid) |",
-             "|---|---:|" + "---:|" * len(STATUSES) + "---:|"]
+    lines = [
+        "| Framework | Controls | " + " | ".join(STATUSES) + " | Verified (host and hybrid) |",
+        "|---|---:|" + "---:|" * len(STATUSES) + "---:|",
+    ]
     for c in figures:
-        lines.append(f"| {_cell(c.name)} | {c.total} | "
-                     + " | ".join(str(c.by_status[s]) for s in STATUSES)
-                     + f" | {c.verified} of {c.host_and_hybrid} ({c.verified_percent:.0f}%) |")
-    lines += ["", "| Control | Title | Layer | Status | Options | Tests | Policy / risk |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {_cell(c.name)} | {c.total} | "
+            + " | ".join(str(c.by_status[s]) for s in STATUSES)
+            + f" | {c.verified} of {c.host_and_hybrid} ({c.verified_percent:.0f}%) |"
+        )
+    lines += [
+        "",
+        "| Control | Title | Layer | Status | Options | Tests | Policy / risk |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         options = ", ".join(f"`{o}`" for o in row["options"])
         if row["missing_options"]:
             options += " (missing: " + ", ".join(f"`{o}`" for o in row["missing_options"]) + ")"
-        lines.append(f"| {row['framework']}/{_cell(row['control'])} | {_cell(row['title'])} | "
-                     f"{row['layer']} | {row['status']} | {_cell(options)} | "
-                     f"{', '.join(row['tests'])} | "
-                     f"{_cell(', '.join(row['policies'] + row['risks']))} |")
+        lines.append(
+            f"| {row['framework']}/{_cell(row['control'])} | {_cell(row['title'])} | "
+            f"{row['layer']} | {row['status']} | {_cell(options)} | "
+            f"{', '.join(row['tests'])} | "
+            f"{_cell(', '.join(row['policies'] + row['risks']))} |"
+        )
     return "\n".join(lines) + "\n"

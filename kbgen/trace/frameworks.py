@@ -66,32 +66,85 @@ def _stig(raw: str) -> str:
     return raw.strip()
 
 
-FRAMEWORKS: dict[str, Framework] = {f.id: f for f in (
-    Framework("nist-800-53", "NIST SP 800-53 Rev. 5",
-              re.compile(r"(AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|SR)"
-                         r"-\d{1,2}(\(\d{1,2}\))?"), _nist, "AC-6(9)"),
-    Framework("hipaa", "HIPAA Security Rule",
-              re.compile(r"§164\.3(0[2-9]|1[0-8])(\([a-zA-Z0-9]{1,4}\)){0,5}"), _hipaa,
-              "§164.312(a)(2)(iv)"),
-    Framework("pci-dss", "PCI DSS v4.0",
-              re.compile(r"(A[1-3]\.)?\d{1,2}(\.\d{1,2}){0,3}"), _upper, "8.3.6"),
-    Framework("hitrust", "HITRUST CSF v11", re.compile(r"\d{2}\.[a-z]{1,2}"), _hitrust, "01.a"),
-    Framework("owasp-llm", "OWASP Top 10 for LLM Applications",
-              re.compile(r"LLM(0[1-9]|10):2025"), _owasp_llm, "LLM01:2025"),
-    Framework("owasp-agentic", "OWASP Agentic AI Threats",
-              re.compile(r"T([1-9]|1[0-5])"), _upper, "T1"),
-    Framework("mitre-atlas", "MITRE ATLAS",
-              re.compile(r"AML\.[TM]\d{4}(\.\d{3})?"), _upper, "AML.T0051"),
-    Framework("eu-ai-act", "EU AI Act",
-              re.compile(r"Art\. \d{1,3}(\(\d{1,2}\))?(\([a-z]\))?|Annex [IVX]{1,5}"), _eu_ai_act,
-              "Art. 12"),
-    Framework("iso-42001", "ISO/IEC 42001", re.compile(r"A\.\d{1,2}(\.\d{1,2}){1,2}"), _upper,
-              "A.6.2.8"),
-    Framework("nist-ai-rmf", "NIST AI RMF 1.0",
-              re.compile(r"(GOVERN|MAP|MEASURE|MANAGE) \d{1,2}\.\d{1,2}"), _ai_rmf, "GOVERN 1.1"),
-    Framework("disa-stig", "DISA STIG",
-              re.compile(r"V-\d{5,6}|SV-\d{5,6}r\d+_rule"), _stig, "V-268078"),
-)}
+FRAMEWORKS: dict[str, Framework] = {
+    f.id: f
+    for f in (
+        Framework(
+            "nist-800-53",
+            "NIST SP 800-53 Rev. 5",
+            re.compile(
+                r"(AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|SR)"
+                r"-\d{1,2}(\(\d{1,2}\))?"
+            ),
+            _nist,
+            "AC-6(9)",
+        ),
+        Framework(
+            "hipaa",
+            "HIPAA Security Rule",
+            re.compile(r"§164\.3(0[2-9]|1[0-8])(\([a-zA-Z0-9]{1,4}\)){0,5}"),
+            _hipaa,
+            "§164.312(a)(2)(iv)",
+        ),
+        Framework(
+            "pci-dss",
+            "PCI DSS v4.0",
+            re.compile(r"(A[1-3]\.)?\d{1,2}(\.\d{1,2}){0,3}"),
+            _upper,
+            "8.3.6",
+        ),
+        Framework("hitrust", "HITRUST CSF v11", re.compile(r"\d{2}\.[a-z]{1,2}"), _hitrust, "01.a"),
+        Framework(
+            "owasp-llm",
+            "OWASP Top 10 for LLM Applications",
+            re.compile(r"LLM(0[1-9]|10):2025"),
+            _owasp_llm,
+            "LLM01:2025",
+        ),
+        Framework(
+            "owasp-agentic",
+            "OWASP Agentic AI Threats",
+            re.compile(r"T([1-9]|1[0-5])"),
+            _upper,
+            "T1",
+        ),
+        Framework(
+            "mitre-atlas",
+            "MITRE ATLAS",
+            re.compile(r"AML\.[TM]\d{4}(\.\d{3})?"),
+            _upper,
+            "AML.T0051",
+        ),
+        Framework(
+            "eu-ai-act",
+            "EU AI Act",
+            re.compile(r"Art\. \d{1,3}(\(\d{1,2}\))?(\([a-z]\))?|Annex [IVX]{1,5}"),
+            _eu_ai_act,
+            "Art. 12",
+        ),
+        Framework(
+            "iso-42001",
+            "ISO/IEC 42001",
+            re.compile(r"A\.\d{1,2}(\.\d{1,2}){1,2}"),
+            _upper,
+            "A.6.2.8",
+        ),
+        Framework(
+            "nist-ai-rmf",
+            "NIST AI RMF 1.0",
+            re.compile(r"(GOVERN|MAP|MEASURE|MANAGE) \d{1,2}\.\d{1,2}"),
+            _ai_rmf,
+            "GOVERN 1.1",
+        ),
+        Framework(
+            "disa-stig",
+            "DISA STIG",
+            re.compile(r"V-\d{5,6}|SV-\d{5,6}r\d+_rule"),
+            _stig,
+            "V-268078",
+        ),
+    )
+}
 
 
 def split_key(key: str) -> tuple[str, str] | None:
@@ -109,47 +162,80 @@ def split_key(key: str) -> tuple[str, str] | None:
 # framework is small enough to list flat.
 
 _NIST_FAMILIES = {
-    "AC": "Access Control", "AT": "Awareness and Training", "AU": "Audit and Accountability",
-    "CA": "Assessment, Authorization, and Monitoring", "CM": "Configuration Management",
-    "CP": "Contingency Planning", "IA": "Identification and Authentication",
-    "IR": "Incident Response", "MA": "Maintenance", "MP": "Media Protection",
-    "PE": "Physical and Environmental Protection", "PL": "Planning",
-    "PM": "Program Management", "PS": "Personnel Security",
-    "PT": "PII Processing and Transparency", "RA": "Risk Assessment",
-    "SA": "System and Services Acquisition", "SC": "System and Communications Protection",
-    "SI": "System and Information Integrity", "SR": "Supply Chain Risk Management",
+    "AC": "Access Control",
+    "AT": "Awareness and Training",
+    "AU": "Audit and Accountability",
+    "CA": "Assessment, Authorization, and Monitoring",
+    "CM": "Configuration Management",
+    "CP": "Contingency Planning",
+    "IA": "Identification and Authentication",
+    "IR": "Incident Response",
+    "MA": "Maintenance",
+    "MP": "Media Protection",
+    "PE": "Physical and Environmental Protection",
+    "PL": "Planning",
+    "PM": "Program Management",
+    "PS": "Personnel Security",
+    "PT": "PII Processing and Transparency",
+    "RA": "Risk Assessment",
+    "SA": "System and Services Acquisition",
+    "SC": "System and Communications Protection",
+    "SI": "System and Information Integrity",
+    "SR": "Supply Chain Risk Management",
 }
 _HIPAA_SECTIONS = {
-    "302": "Applicability", "304": "Definitions", "306": "General rules",
-    "308": "Administrative safeguards", "310": "Physical safeguards",
-    "312": "Technical safeguards", "314": "Organizational requirements",
-    "316": "Policies, procedures and documentation", "318": "Compliance dates",
+    "302": "Applicability",
+    "304": "Definitions",
+    "306": "General rules",
+    "308": "Administrative safeguards",
+    "310": "Physical safeguards",
+    "312": "Technical safeguards",
+    "314": "Organizational requirements",
+    "316": "Policies, procedures and documentation",
+    "318": "Compliance dates",
 }
 _PCI_REQUIREMENTS = {
-    "1": "Network security controls", "2": "Secure configurations",
-    "3": "Protect stored account data", "4": "Strong cryptography in transmission",
-    "5": "Protection from malicious software", "6": "Secure systems and software",
-    "7": "Access by business need to know", "8": "Identify users and authenticate access",
-    "9": "Physical access", "10": "Log and monitor all access",
-    "11": "Test security regularly", "12": "Organisational policies and programs",
-    "A1": "Multi-tenant service providers", "A2": "SSL and early TLS for POS POI",
+    "1": "Network security controls",
+    "2": "Secure configurations",
+    "3": "Protect stored account data",
+    "4": "Strong cryptography in transmission",
+    "5": "Protection from malicious software",
+    "6": "Secure systems and software",
+    "7": "Access by business need to know",
+    "8": "Identify users and authenticate access",
+    "9": "Physical access",
+    "10": "Log and monitor all access",
+    "11": "Test security regularly",
+    "12": "Organisational policies and programs",
+    "A1": "Multi-tenant service providers",
+    "A2": "SSL and early TLS for POS POI",
     "A3": "Designated entities supplemental validation",
 }
 _HITRUST_CATEGORIES = {
-    "00": "Information Security Management Program", "01": "Access Control",
-    "02": "Human Resources Security", "03": "Risk Management", "04": "Security Policy",
-    "05": "Organization of Information Security", "06": "Compliance",
-    "07": "Asset Management", "08": "Physical and Environmental Security",
+    "00": "Information Security Management Program",
+    "01": "Access Control",
+    "02": "Human Resources Security",
+    "03": "Risk Management",
+    "04": "Security Policy",
+    "05": "Organization of Information Security",
+    "06": "Compliance",
+    "07": "Asset Management",
+    "08": "Physical and Environmental Security",
     "09": "Communications and Operations Management",
     "10": "Information Systems Acquisition, Development and Maintenance",
-    "11": "Information Security Incident Management", "12": "Business Continuity Management",
+    "11": "Information Security Incident Management",
+    "12": "Business Continuity Management",
     "13": "Privacy Practices",
 }
 _ISO_42001_CLAUSES = {
-    "2": "Policies related to AI", "3": "Internal organization",
-    "4": "Resources for AI systems", "5": "Assessing impacts of AI systems",
-    "6": "AI system life cycle", "7": "Data for AI systems",
-    "8": "Information for interested parties", "9": "Use of AI systems",
+    "2": "Policies related to AI",
+    "3": "Internal organization",
+    "4": "Resources for AI systems",
+    "5": "Assessing impacts of AI systems",
+    "6": "AI system life cycle",
+    "7": "Data for AI systems",
+    "8": "Information for interested parties",
+    "9": "Use of AI systems",
     "10": "Third-party and customer relationships",
 }
 #: Width of a DISA STIG id range (STIG ids carry no family; ranges keep folders small).
@@ -162,17 +248,19 @@ def _nist_family(control: str) -> tuple[str, str]:
 
 
 def _hipaa_family(control: str) -> tuple[str, str]:
-    section = control[len("§164."):len("§164.") + 3]
+    section = control[len("§164.") : len("§164.") + 3]
     return f"164-{section}", f"§164.{section} {_HIPAA_SECTIONS.get(section, '')}".strip()
 
 
 def _pci_family(control: str) -> tuple[str, str]:
     requirement = control.split(".", 1)[0]
     name = _PCI_REQUIREMENTS.get(requirement, "")
-    label = f"Appendix {requirement}" if requirement.startswith("A") else \
-        f"Requirement {requirement}"
-    folder = f"req-{int(requirement):02d}" if requirement.isdigit() else \
-        f"req-{requirement.lower()}"  # zero-padded: folders sort in requirement order
+    label = (
+        f"Appendix {requirement}" if requirement.startswith("A") else f"Requirement {requirement}"
+    )
+    folder = (
+        f"req-{int(requirement):02d}" if requirement.isdigit() else f"req-{requirement.lower()}"
+    )  # zero-padded: folders sort in requirement order
     return folder, f"{label}: {name}" if name else label
 
 
@@ -199,8 +287,12 @@ def _ai_rmf_family(control: str) -> tuple[str, str]:
 
 
 FAMILIES: dict[str, Callable[[str], tuple[str, str]]] = {
-    "nist-800-53": _nist_family, "hipaa": _hipaa_family, "pci-dss": _pci_family,
-    "hitrust": _hitrust_family, "disa-stig": _stig_family, "iso-42001": _iso_42001_family,
+    "nist-800-53": _nist_family,
+    "hipaa": _hipaa_family,
+    "pci-dss": _pci_family,
+    "hitrust": _hitrust_family,
+    "disa-stig": _stig_family,
+    "iso-42001": _iso_42001_family,
     "nist-ai-rmf": _ai_rmf_family,
 }
 

@@ -75,10 +75,17 @@ def parse_call(expression: str) -> MacroCall | None:
         return None
     name = call.node.name
     if name not in MACROS:
-        raise MacroError(f"{name}() is not a kbgen macro (known: {', '.join(MACROS)}); "
-                         "it is shown as written")
-    if len(call.args) != 1 or call.kwargs or call.dyn_args or call.dyn_kwargs or \
-            not isinstance(call.args[0], nodes.Const) or not isinstance(call.args[0].value, str):
+        raise MacroError(
+            f"{name}() is not a kbgen macro (known: {', '.join(MACROS)}); it is shown as written"
+        )
+    if (
+        len(call.args) != 1
+        or call.kwargs
+        or call.dyn_args
+        or call.dyn_kwargs
+        or not isinstance(call.args[0], nodes.Const)
+        or not isinstance(call.args[0].value, str)
+    ):
         raise MacroError(f"{name}() takes one string argument")
     return MacroCall(name, call.args[0].value)
 
@@ -92,8 +99,7 @@ def evaluate(trace: TraceModel, expression: str) -> str | None:
     call = parse_call(expression)
     if call is None:
         return None
-    functions: dict[str, Callable[[str], str]] = {
-        name: _bound(trace, name) for name in MACROS}
+    functions: dict[str, Callable[[str], str]] = {name: _bound(trace, name) for name in MACROS}
     return _environment().from_string("{{" + expression + "}}", globals=functions).render()
 
 
@@ -121,8 +127,10 @@ def lookup(trace: TraceModel, name: str, argument: str) -> str:
     if name == "coverage":
         for figure in coverage_figures(trace):
             if figure.framework == argument:
-                return (f"{figure.verified_percent:.0f}% verified ({figure.verified} of "
-                        f"{figure.host_and_hybrid} host and hybrid controls)")
+                return (
+                    f"{figure.verified_percent:.0f}% verified ({figure.verified} of "
+                    f"{figure.host_and_hybrid} host and hybrid controls)"
+                )
         raise MacroError(f"no framework {argument!r} with a PRD")
     if name == "risk_title":
         row = trace.risk_by_id.get(argument)

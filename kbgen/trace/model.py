@@ -81,7 +81,8 @@ class TraceModel:
         known = self._option_answers.get(path)
         if known is None:
             known = self._option_answers[path] = self.flake.is_defined_or_declared(
-                path, include_tests=False)
+                path, include_tests=False
+            )
         return known
 
     @cached_property
@@ -91,8 +92,12 @@ class TraceModel:
     def targets_of(self, note: str, indexes: tuple[int, ...]) -> list[Target]:
         """What the links at ``indexes`` of ``note`` (a table row's links) resolve to."""
         resolved = self.vault.links_by_source.get(note, ())
-        return [r.resolution.target for i in indexes if i < len(resolved)
-                if (r := resolved[i]).resolution.ok and r.resolution.target is not None]
+        return [
+            r.resolution.target
+            for i in indexes
+            if i < len(resolved)
+            if (r := resolved[i]).resolution.ok and r.resolution.target is not None
+        ]
 
     def row_targets(self, control: Control) -> list[Target]:
         """What the links in a control's row resolve to."""
@@ -100,8 +105,13 @@ class TraceModel:
 
     def policies_of(self, control: Control) -> list[str]:
         prefix = self.config.policies_dir.rstrip("/") + "/"
-        return sorted({t.note for t in self.row_targets(control)
-                       if t.kind == "note" and t.note and t.note.startswith(prefix)})
+        return sorted(
+            {
+                t.note
+                for t in self.row_targets(control)
+                if t.kind == "note" and t.note and t.note.startswith(prefix)
+            }
+        )
 
     def risks_of(self, control: Control) -> list[str]:
         return sorted({t.key for t in self.row_targets(control) if t.kind == "risk"})
@@ -140,8 +150,12 @@ class TraceModel:
         found: dict[str, set[str]] = defaultdict(set)
         for resolved in self.vault.links:
             target = resolved.resolution.target
-            if resolved.resolution.ok and target is not None and \
-                    target.kind in ("control", "risk") and resolved.source != target.note:
+            if (
+                resolved.resolution.ok
+                and target is not None
+                and target.kind in ("control", "risk")
+                and resolved.source != target.note
+            ):
                 found[target.key].add(resolved.source)
         return {k: tuple(sorted(v)) for k, v in found.items()}
 

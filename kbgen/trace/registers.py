@@ -21,11 +21,20 @@ from kbgen.names import slug
 from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.vault.files import read_note
 from kbgen.vault.metadata import MAX_EXPANDED_NODES, expanded_size
-from kbgen.vault.records import Note, TableCell
+from kbgen.vault.records import Note, Table, TableCell
 
-RISK_FIELDS = ("Risk", "Source", "Why infrastructure cannot fully mitigate",
-               "What would change the answer", "Acceptance / mitigation", "Owner",
-               "Accepted on", "Review due", "Likelihood", "Impact")
+RISK_FIELDS = (
+    "Risk",
+    "Source",
+    "Why infrastructure cannot fully mitigate",
+    "What would change the answer",
+    "Acceptance / mitigation",
+    "Owner",
+    "Accepted on",
+    "Review due",
+    "Likelihood",
+    "Impact",
+)
 #: The fields that hold an ISO date (``2026-06-30``).
 RISK_DATES = ("Accepted on", "Review due")
 #: The fields rated on :data:`RISK_SCALE`.
@@ -112,50 +121,94 @@ def extract_risks(note: Note | None, path: str) -> RiskRegister:
     if note is None:
         return RiskRegister(path, False, (), ())
     problems: list[TraceProblem] = []
-    table = next((t for t in note.tables
-                  if {c.text.strip().casefold() for c in t.header} >= {"id", "risk"}), None)
+    table = next(
+        (t for t in note.tables if {c.text.strip().casefold() for c in t.header} >= {"id", "risk"}),
+        None,
+    )
     if table is None:
-        problems.append(TraceProblem(TraceProblemKind.RISK_REGISTER,
-                                     "no table with 'ID' and 'Risk' columns", path,
-                                     note.body_line))
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.RISK_REGISTER,
+                "no table with 'ID' and 'Risk' columns",
+                path,
+                note.body_line,
+            )
+        )
         return RiskRegister(path, True, (), tuple(problems))
-    columns = {c.text.strip().casefold(): i for i, c in enumerate(table.header)}
-    missing = [f for f in RISK_FIELDS if f.casefold() not in columns]
-    if missing:
-        problems.append(TraceProblem(TraceProblemKind.RISK_REGISTER,
-                                     "register table lacks the column(s) "
-                                     + ", ".join(repr(m) for m in missing), path, table.line))
+    columns = _register_columns(table, path, problems)
     rows: list[RiskRow] = []
     expected = 1
     for row in table.rows:
         id_cell = row[columns["id"]]
         match = RISK_ID.fullmatch(id_cell.text.strip().strip("*"))
         if not match:
-            problems.append(TraceProblem(TraceProblemKind.RISK_ROW,
-                                         f"row id {id_cell.text.strip()!r} is not of the form "
-                                         "RR-01", path, id_cell.line))
+            problems.append(
+                TraceProblem(
+                    TraceProblemKind.RISK_ROW,
+                    f"row id {id_cell.text.strip()!r} is not of the form RR-01",
+                    path,
+                    id_cell.line,
+                )
+            )
             continue
         number = int(match.group(1))
         if number != expected:
-            problems.append(TraceProblem(
-                TraceProblemKind.RISK_NUMBERING, f"{match.group(0)} follows "
-                f"RR-{expected - 1:02d}: rows are numbered in order and never removed "
-                f"(expected RR-{expected:02d})", path, id_cell.line))
+            problems.append(
+                TraceProblem(
+                    TraceProblemKind.RISK_NUMBERING,
+                    f"{match.group(0)} follows "
+                    f"RR-{expected - 1:02d}: rows are numbered in order and never removed "
+                    f"(expected RR-{expected:02d})",
+                    path,
+                    id_cell.line,
+                )
+            )
         expected = number + 1
-        fields = tuple((name, row[columns[name.casefold()]].text.strip())
-                       for name in RISK_FIELDS if name.casefold() in columns)
+        fields = tuple(
+            (name, row[columns[name.casefold()]].text.strip())
+            for name in RISK_FIELDS
+            if name.casefold() in columns
+        )
         risk_text = dict(fields).get("Risk", "")
         superseded = risk_text.startswith("~~")
         problems.extend(_field_problems(match.group(0), fields, path, id_cell.line))
         risk_cell = row[columns["risk"]] if columns["risk"] < len(row) else None
-        rows.append(RiskRow(match.group(0), number, risk_text.strip("~ "), superseded, fields,
-                            tuple(i for cell in row for i in cell.links), path, id_cell.line,
-                            id_cell.column, risk_cell))
+        rows.append(
+            RiskRow(
+                match.group(0),
+                number,
+                risk_text.strip("~ "),
+                superseded,
+                fields,
+                tuple(i for cell in row for i in cell.links),
+                path,
+                id_cell.line,
+                id_cell.column,
+                risk_cell,
+            )
+        )
     return RiskRegister(path, True, tuple(rows), tuple(problems))
 
 
-def _field_problems(row_id: str, fields: tuple[tuple[str, str], ...], path: str,
-                    line: int) -> list[TraceProblem]:
+def _register_columns(table: Table, path: str, problems: list[TraceProblem]) -> dict[str, int]:
+    """Column name (case-folded) -> index; a problem names the required ones missing."""
+    columns = {c.text.strip().casefold(): i for i, c in enumerate(table.header)}
+    missing = [f for f in RISK_FIELDS if f.casefold() not in columns]
+    if missing:
+        problems.append(
+            TraceProblem(
+                TraceProblemKind.RISK_REGISTER,
+                "register table lacks the column(s) " + ", ".join(repr(m) for m in missing),
+                path,
+                table.line,
+            )
+        )
+    return columns
+
+
+def _field_problems(
+    row_id: str, fields: tuple[tuple[str, str], ...], path: str, line: int
+) -> list[TraceProblem]:
     """Empty fields, dates not in ISO form, ratings off the scale, a review due before
     the acceptance."""
     found = []
@@ -174,8 +227,9 @@ def _field_problems(row_id: str, fields: tuple[tuple[str, str], ...], path: str,
     accepted = parse_date(values.get("Accepted on", ""))
     due = parse_date(values.get("Review due", ""))
     if accepted and due and due < accepted:
-        problem(f"'Review due' ({due.isoformat()}) is before 'Accepted on' "
-                f"({accepted.isoformat()})")
+        problem(
+            f"'Review due' ({due.isoformat()}) is before 'Accepted on' ({accepted.isoformat()})"
+        )
     return found
 
 
@@ -214,8 +268,9 @@ def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
     shown = f"{rel}"
 
     def problem(message: str, line: int = 1) -> ResolvedSettings:
-        return ResolvedSettings(shown, True, (), (TraceProblem(
-            TraceProblemKind.SETTINGS_FILE, message, shown, line),))
+        return ResolvedSettings(
+            shown, True, (), (TraceProblem(TraceProblemKind.SETTINGS_FILE, message, shown, line),)
+        )
 
     try:
         if not path.resolve().is_relative_to(vault_root.resolve()):
@@ -226,16 +281,20 @@ def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
         return problem(f"cannot read resolved settings: {exc}")
     data_bytes, unreadable = read_note(vault_root, rel)
     if unreadable is not None or data_bytes is None:
-        return problem(f"cannot read resolved settings: "
-                       f"{unreadable.message if unreadable else 'unreadable'}")
+        return problem(
+            f"cannot read resolved settings: {unreadable.message if unreadable else 'unreadable'}"
+        )
     try:
         text = data_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         return problem(f"cannot read resolved settings: {exc}")
     deep = _too_deep(text)
     if deep is not None:
-        return problem(f"nested deeper than {MAX_SETTINGS_DEPTH} levels; refusing to read "
-                       "the resolved settings", deep)
+        return problem(
+            f"nested deeper than {MAX_SETTINGS_DEPTH} levels; refusing to read "
+            "the resolved settings",
+            deep,
+        )
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -259,28 +318,47 @@ def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
     settings, problems = [], []
     for index, row in enumerate(rows):
         line = lines[index] if index < len(lines) else 1
-        if not isinstance(row, dict):
-            problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW,
-                                         "a setting must be a mapping", shown, line))
-            continue
-        missing = [k for k in ("id", "value", "canonical_path") if k not in row]
-        if missing:
-            problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW,
-                                         f"setting lacks {', '.join(missing)}", shown, line))
-            continue
-        wrong = [k for k in ("frameworks", "rejected")
-                 if row.get(k) is not None and not isinstance(row[k], list)]
-        if wrong:
-            problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW,
-                                         f"{' and '.join(wrong)} must be a list", shown, line))
-            continue
-        rejected = tuple((_plain(r.get("value")), _text(r.get("reason", "")))
-                         for r in row.get("rejected") or () if isinstance(r, dict))
-        settings.append(Setting(_text(row["id"]), _text(row.get("title", row["id"])),
-                                _plain(row["value"]), _text(row["canonical_path"]),
-                                tuple(_text(f) for f in row.get("frameworks") or ()),
-                                rejected, line))
+        setting = _setting(row, shown, line, problems)
+        if setting is not None:
+            settings.append(setting)
     return ResolvedSettings(shown, True, tuple(settings), tuple(problems))
+
+
+def _setting(row: Any, shown: str, line: int, problems: list[TraceProblem]) -> Setting | None:
+    """One row of the settings list, or None (and a problem) when it is malformed."""
+    if not isinstance(row, dict):
+        problems.append(
+            TraceProblem(TraceProblemKind.SETTINGS_ROW, "a setting must be a mapping", shown, line)
+        )
+        return None
+    missing = [k for k in ("id", "value", "canonical_path") if k not in row]
+    wrong = [
+        k
+        for k in ("frameworks", "rejected")
+        if row.get(k) is not None and not isinstance(row[k], list)
+    ]
+    if missing or wrong:
+        message = (
+            f"setting lacks {', '.join(missing)}"
+            if missing
+            else f"{' and '.join(wrong)} must be a list"
+        )
+        problems.append(TraceProblem(TraceProblemKind.SETTINGS_ROW, message, shown, line))
+        return None
+    rejected = tuple(
+        (_plain(r.get("value")), _text(r.get("reason", "")))
+        for r in row.get("rejected") or ()
+        if isinstance(r, dict)
+    )
+    return Setting(
+        _text(row["id"]),
+        _text(row.get("title", row["id"])),
+        _plain(row["value"]),
+        _text(row["canonical_path"]),
+        tuple(_text(f) for f in row.get("frameworks") or ()),
+        rejected,
+        line,
+    )
 
 
 def _too_deep(text: str) -> int | None:

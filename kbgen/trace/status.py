@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from kbgen.evidence import Evidence, Outcome, TestRun
 
 #: The statuses, best known first; this order is used in every table and chart.
-STATUSES = ("verified", "failing", "stale", "test-written", "implemented", "unmapped",
-            "accepted-risk", "policy")
+STATUSES = (
+    "verified",
+    "failing",
+    "stale",
+    "test-written",
+    "implemented",
+    "unmapped",
+    "accepted-risk",
+    "policy",
+)
 
 #: What each status means, in the words the site and the docs use.
 MEANING = {
-    "verified": "the latest result of every test that names it passed, for the current "
-                "flake",
+    "verified": "the latest result of every test that names it passed, for the current flake",
     "failing": "a current result of a test that names it failed",
     "stale": "its only results are for an earlier flake revision",
     "test-written": "a compliance test names it; no result was supplied",
@@ -56,8 +63,7 @@ class ControlStatus:
     verdicts: tuple[TestVerdict, ...] = ()
 
 
-def host_status(control_key: str, test_names: tuple[str, ...], evidence: Evidence
-                ) -> ControlStatus:
+def host_status(control_key: str, test_names: tuple[str, ...], evidence: Evidence) -> ControlStatus:
     """The status of a host or hybrid control whose options exist."""
     if not test_names:
         return ControlStatus("implemented")

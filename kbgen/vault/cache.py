@@ -45,8 +45,12 @@ class ParseCache:
             data = json.loads(self.path.read_bytes())
         except (OSError, ValueError, RecursionError):
             return {}
-        if not isinstance(data, dict) or data.get("kbgen_parse_cache") != FORMAT or \
-                data.get("version") != __version__ or not isinstance(data.get("notes"), dict):
+        if (
+            not isinstance(data, dict)
+            or data.get("kbgen_parse_cache") != FORMAT
+            or data.get("version") != __version__
+            or not isinstance(data.get("notes"), dict)
+        ):
             return {}
         # Entries of the wrong shape are dropped here, so nothing below trips on them.
         return {rel: entry for rel, entry in data["notes"].items() if _valid_entry(entry)}
@@ -92,5 +96,6 @@ class ParseCache:
 
 
 def _valid_entry(entry: Any) -> bool:
-    return type(entry) is list and len(entry) == 3 and type(entry[0]) is int and \
-        type(entry[1]) is int
+    return (
+        type(entry) is list and len(entry) == 3 and type(entry[0]) is int and type(entry[1]) is int
+    )

@@ -29,7 +29,6 @@ from kbgen.vault.resolve import Resolver
 PARALLEL_THRESHOLD = 400
 
 
-
 @dataclass(frozen=True)
 class LoadedNotes:
     """Every note parsed, before links are resolved (controls are found in between)."""
@@ -39,8 +38,9 @@ class LoadedNotes:
     problems: tuple[FileProblem, ...]
 
 
-def load_notes(config: Config, *, jobs: int | None = None, cache: bool = True,
-               memo: BuildCache | None = None) -> LoadedNotes:
+def load_notes(
+    config: Config, *, jobs: int | None = None, cache: bool = True, memo: BuildCache | None = None
+) -> LoadedNotes:
     """Read and parse every note. ``cache`` uses the parse cache on disk; ``memo`` (a
     long-lived process's :class:`BuildCache`) keeps parsed notes in memory as well."""
     root = config.vault_root
@@ -49,37 +49,62 @@ def load_notes(config: Config, *, jobs: int | None = None, cache: bool = True,
     notes, problems = _parse_all(root, files.notes, jobs, parse_cache, memo)
     if parse_cache is not None:
         parse_cache.save()
-    return LoadedNotes(files, MappingProxyType({note.path: note for note in notes}),
-                       tuple(problems))
+    return LoadedNotes(
+        files, MappingProxyType({note.path: note for note in notes}), tuple(problems)
+    )
 
 
-def link_vault(config: Config, loaded: LoadedNotes,
-               extra_targets: Iterable[tuple[str, Target]] = (),
-               prefix_nouns: Mapping[str, str] | None = None) -> Vault:
+def link_vault(
+    config: Config,
+    loaded: LoadedNotes,
+    extra_targets: Iterable[tuple[str, Target]] = (),
+    prefix_nouns: Mapping[str, str] | None = None,
+) -> Vault:
     """Resolve every link against the notes, attachments, folders and extra targets
     (controls, register rows); ``prefix_nouns`` names what a missing ``prefix/x`` is."""
     files, notes = loaded.files, loaded.notes
-    resolver = Resolver(notes, files.attachments, files.folders,
-                        index_name=config.index_name, extra_targets=extra_targets,
-                        prefix_nouns=prefix_nouns)
+    resolver = Resolver(
+        notes,
+        files.attachments,
+        files.folders,
+        index_name=config.index_name,
+        extra_targets=extra_targets,
+        prefix_nouns=prefix_nouns,
+    )
     links = tuple(
         ResolvedLink(note.path, link, resolver.resolve(link, note))
-        for note in notes.values() for link in note.links
+        for note in notes.values()
+        for link in note.links
     )
-    return Vault(config=config, root=files.root, notes=notes, attachments=files.attachments,
-                 folders=files.folders, file_problems=files.problems + loaded.problems,
-                 links=links)
+    return Vault(
+        config=config,
+        root=files.root,
+        notes=notes,
+        attachments=files.attachments,
+        folders=files.folders,
+        file_problems=files.problems + loaded.problems,
+        links=links,
+    )
 
 
-def compile_vault(config: Config, *, extra_targets: Iterable[tuple[str, Target]] = (),
-                  jobs: int | None = None, cache: bool = True) -> Vault:
+def compile_vault(
+    config: Config,
+    *,
+    extra_targets: Iterable[tuple[str, Target]] = (),
+    jobs: int | None = None,
+    cache: bool = True,
+) -> Vault:
     """Load and link in one go (no controls or registers: see ``kbgen.project``)."""
     return link_vault(config, load_notes(config, jobs=jobs, cache=cache), extra_targets)
 
 
-def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
-               cache: ParseCache | None, memo: BuildCache | None
-               ) -> tuple[list[Note], list[FileProblem]]:
+def _parse_all(
+    root: Path,
+    paths: tuple[str, ...],
+    jobs: int | None,
+    cache: ParseCache | None,
+    memo: BuildCache | None,
+) -> tuple[list[Note], list[FileProblem]]:
     """Parse every note, taking unchanged ones from memory or the cache; keeps ``paths``
     order. Notes from worker processes arrive packed and are unpacked once."""
     parsed: dict[str, Note] = {}
@@ -103,8 +128,8 @@ def _parse_all(root: Path, paths: tuple[str, ...], jobs: int | None,
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
         # The main process parses a share itself while workers-1 helpers do the rest.
         share = len(todo) // workers
-        batches = [tuple(todo[i * share:(i + 1) * share]) for i in range(1, workers - 1)]
-        batches.append(tuple(todo[(workers - 1) * share:]))
+        batches = [tuple(todo[i * share : (i + 1) * share]) for i in range(1, workers - 1)]
+        batches.append(tuple(todo[(workers - 1) * share :]))
         with ProcessPoolExecutor(max_workers=workers - 1) as pool:
             futures = [pool.submit(_parse_batch, root, batch) for batch in batches]
             problems.extend(_parse_here(root, todo[:share], parsed))
@@ -139,8 +164,9 @@ def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[Fil
     return problems
 
 
-def _parse_batch(root: Path, paths: tuple[str, ...]
-                 ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
+def _parse_batch(
+    root: Path, paths: tuple[str, ...]
+) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
     """Read and parse some notes in a worker; results are packed (plain lists) to travel
     cheaply between processes."""
     notes: dict[str, Note] = {}

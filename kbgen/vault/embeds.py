@@ -20,8 +20,13 @@ MAX_EXPANDED_CHARS = 2_000_000
 
 def has_note_embeds(vault: Vault) -> bool:
     """Whether any note embeds another note or a folder (most vaults: none)."""
-    return any(r.link.is_embed and r.resolution.ok and r.resolution.target is not None and
-               r.resolution.target.kind in ("note", "folder") for r in vault.links)
+    return any(
+        r.link.is_embed
+        and r.resolution.ok
+        and r.resolution.target is not None
+        and r.resolution.target.kind in ("note", "folder")
+        for r in vault.links
+    )
 
 
 def whole_line_embeds(vault: Vault, note: Note) -> dict[int, ResolvedLink]:
@@ -29,9 +34,14 @@ def whole_line_embeds(vault: Vault, note: Note) -> dict[int, ResolvedLink]:
     found: dict[int, ResolvedLink] = {}
     for resolved in vault.links_by_source.get(note.path, ()):
         link, target = resolved.link, resolved.resolution.target
-        if link.kind == "embed" and link.origin == "body" and resolved.resolution.ok and \
-                target is not None and target.kind in ("note", "folder") and \
-                note.line_text(link.line).strip() == link.raw:
+        if (
+            link.kind == "embed"
+            and link.origin == "body"
+            and resolved.resolution.ok
+            and target is not None
+            and target.kind in ("note", "folder")
+            and note.line_text(link.line).strip() == link.raw
+        ):
             found[link.line] = resolved
     return found
 

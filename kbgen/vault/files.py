@@ -76,8 +76,13 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
 
     def on_error(error: OSError) -> None:
         where = os.path.relpath(error.filename, real_root) if error.filename else "."
-        problems.append(FileProblem(Path(where).as_posix(), FileProblemKind.UNREADABLE,
-                                    f"cannot list folder: {error.strerror}"))
+        problems.append(
+            FileProblem(
+                Path(where).as_posix(),
+                FileProblemKind.UNREADABLE,
+                f"cannot list folder: {error.strerror}",
+            )
+        )
 
     for directory, subdirs, files in os.walk(real_root, onerror=on_error):
         rel_dir = os.path.relpath(directory, real_root)
@@ -91,8 +96,13 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
             if full.is_symlink():
                 # os.walk does not descend into linked folders; say so when they leave the vault.
                 if not _inside(full, real_root):
-                    problems.append(FileProblem(rel, FileProblemKind.SYMLINK_OUTSIDE,
-                                                "symlink points outside the vault; not followed"))
+                    problems.append(
+                        FileProblem(
+                            rel,
+                            FileProblemKind.SYMLINK_OUTSIDE,
+                            "symlink points outside the vault; not followed",
+                        )
+                    )
                 continue
             kept.append(name)
             folders.add(rel)
@@ -103,8 +113,13 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
                 continue
             full = Path(directory, name)
             if full.is_symlink() and not _inside(full, real_root):
-                problems.append(FileProblem(rel, FileProblemKind.SYMLINK_OUTSIDE,
-                                            "symlink points outside the vault; not followed"))
+                problems.append(
+                    FileProblem(
+                        rel,
+                        FileProblemKind.SYMLINK_OUTSIDE,
+                        "symlink points outside the vault; not followed",
+                    )
+                )
                 continue
             special = _not_a_regular_file(full)
             if special is not None:
@@ -116,8 +131,9 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
             else:
                 attachments.add(rel)
     notes.sort()
-    return VaultFiles(real_root, tuple(notes), frozenset(attachments), frozenset(folders),
-                      tuple(problems))
+    return VaultFiles(
+        real_root, tuple(notes), frozenset(attachments), frozenset(folders), tuple(problems)
+    )
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -127,9 +143,13 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                  (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                  (stat.S_ISDIR, "a folder"))
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def _not_a_regular_file(path: Path) -> str | None:
@@ -156,14 +176,19 @@ def read_note(root: Path, rel: str) -> tuple[bytes | None, FileProblem | None]:
         with os.fdopen(handle, "rb") as stream:
             info = os.fstat(stream.fileno())
             if not stat.S_ISREG(info.st_mode):
-                return None, FileProblem(rel, FileProblemKind.UNREADABLE,
-                                         "not a regular file; not read")
+                return None, FileProblem(
+                    rel, FileProblemKind.UNREADABLE, "not a regular file; not read"
+                )
             size = info.st_size
             if size > MAX_NOTE_BYTES:
-                return None, FileProblem(rel, FileProblemKind.TOO_LARGE,
-                                         f"note is {size / 2**20:.0f} MiB, over the "
-                                         f"{MAX_NOTE_BYTES // 2**20} MiB limit; not parsed")
+                return None, FileProblem(
+                    rel,
+                    FileProblemKind.TOO_LARGE,
+                    f"note is {size / 2**20:.0f} MiB, over the "
+                    f"{MAX_NOTE_BYTES // 2**20} MiB limit; not parsed",
+                )
             return stream.read(), None
     except OSError as exc:
-        return None, FileProblem(rel, FileProblemKind.UNREADABLE,
-                                 f"cannot read: {exc.strerror or exc}")
+        return None, FileProblem(
+            rel, FileProblemKind.UNREADABLE, f"cannot read: {exc.strerror or exc}"
+        )

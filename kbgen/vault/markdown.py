@@ -76,7 +76,7 @@ def _wikilink(state: StateInline, silent: bool) -> bool:
     if not silent:
         token = state.push("embed" if embed else "wikilink", "", 0)
         token.content = inner
-        token.markup = src[pos:end + 2]
+        token.markup = src[pos : end + 2]
         token.meta = {"offset": pos}
     state.pos = end + 2
     return True
@@ -121,7 +121,7 @@ _TEMPLATE = {"{{": "}}", "{%": "%}", "{#": "#}"}
 def _macro(state: StateInline, silent: bool) -> bool:
     """``{{ … }}``, ``{% … %}`` or ``{# … #}`` on one line, or an opener alone."""
     src, pos = state.src, state.pos
-    closer = _TEMPLATE.get(src[pos:pos + 2])
+    closer = _TEMPLATE.get(src[pos : pos + 2])
     if closer is None:
         return False
     end = src.find(closer, pos + 2, state.posMax)
@@ -132,15 +132,16 @@ def _macro(state: StateInline, silent: bool) -> bool:
         stop = end + 2
     if not silent:
         token = state.push("macro", "", 0)
-        token.content = src[pos + 2:end] if end > pos else ""
+        token.content = src[pos + 2 : end] if end > pos else ""
         token.markup = src[pos:stop]
         token.meta = {"offset": pos}
     state.pos = stop
     return True
 
 
-def _remember_offset(rule: Callable[[StateInline, bool], bool],
-                     opening: str) -> Callable[[StateInline, bool], bool]:
+def _remember_offset(
+    rule: Callable[[StateInline, bool], bool], opening: str
+) -> Callable[[StateInline, bool], bool]:
     """Wrap a stock inline rule so the first token of type ``opening`` it pushes
     records the offset where the construct starts."""
 
@@ -150,8 +151,11 @@ def _remember_offset(rule: Callable[[StateInline, bool], bool],
         if matched and not silent:
             for token in state.tokens[count:]:
                 if token.type == opening:
-                    token.meta = {**(token.meta or {}), "offset": start,
-                                  "raw": state.src[start:state.pos]}
+                    token.meta = {
+                        **(token.meta or {}),
+                        "offset": start,
+                        "raw": state.src[start : state.pos],
+                    }
                     break
         return matched
 
@@ -188,10 +192,14 @@ def _locate(state: StateCore) -> None:
             offset = meta["offset"]
             k = _bisect(starts, offset)
             if k not in prefixes:
-                prefixes[k] = _prefix_width(source_lines, first_line + k,
-                                            content[starts[k]:(starts[k + 1] - 1)
-                                                    if k + 1 < len(starts) else len(content)],
-                                            cell_cursor)
+                prefixes[k] = _prefix_width(
+                    source_lines,
+                    first_line + k,
+                    content[
+                        starts[k] : (starts[k + 1] - 1) if k + 1 < len(starts) else len(content)
+                    ],
+                    cell_cursor,
+                )
             meta["line"] = first_line + k + 1
             meta["column"] = prefixes[k] + (offset - starts[k]) + 1
 
@@ -214,8 +222,9 @@ def _bisect(starts: list[int], offset: int) -> int:
     return lo
 
 
-def _prefix_width(source_lines: list[str], index: int, content_line: str,
-                  cell_cursor: dict[int, int]) -> int:
+def _prefix_width(
+    source_lines: list[str], index: int, content_line: str, cell_cursor: dict[int, int]
+) -> int:
     """Width of what the block parser stripped before ``content_line`` on this source line
     (list markers, quote markers, indentation, table pipes)."""
     if index >= len(source_lines):

@@ -61,39 +61,70 @@ def load(fm: str, first_line: int) -> tuple[MappingProxyType[str, Any], list[Pro
             node = yaml.compose(fm, Loader=_Loader)
             size = expanded_size(node, {})
             if size > MAX_EXPANDED_NODES:
-                return EMPTY, [Problem(
-                    NoteProblemKind.FRONTMATTER_YAML,
-                    f"frontmatter expands to {size:,} YAML nodes through aliases "
-                    f"(limit {MAX_EXPANDED_NODES:,}); refusing to load it",
-                    first_line, 1)]
+                return EMPTY, [
+                    Problem(
+                        NoteProblemKind.FRONTMATTER_YAML,
+                        f"frontmatter expands to {size:,} YAML nodes through aliases "
+                        f"(limit {MAX_EXPANDED_NODES:,}); refusing to load it",
+                        first_line,
+                        1,
+                    )
+                ]
         data = _HANDLER.load(fm, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         column = (mark.column + 1) if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
-        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_YAML,
-                               f"invalid YAML in frontmatter: {reason}", line, column)]
+        return EMPTY, [
+            Problem(
+                NoteProblemKind.FRONTMATTER_YAML,
+                f"invalid YAML in frontmatter: {reason}",
+                line,
+                column,
+            )
+        ]
     except yaml.YAMLError as exc:
-        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_YAML,
-                               f"invalid YAML in frontmatter: {exc}", first_line, 1)]
+        return EMPTY, [
+            Problem(
+                NoteProblemKind.FRONTMATTER_YAML,
+                f"invalid YAML in frontmatter: {exc}",
+                first_line,
+                1,
+            )
+        ]
     except RecursionError:
-        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_YAML,
-                               "frontmatter YAML is nested too deeply", first_line, 1)]
+        return EMPTY, [
+            Problem(
+                NoteProblemKind.FRONTMATTER_YAML,
+                "frontmatter YAML is nested too deeply",
+                first_line,
+                1,
+            )
+        ]
     if data is None:
         return EMPTY, []
     if not isinstance(data, dict):
-        return EMPTY, [Problem(NoteProblemKind.FRONTMATTER_TYPE,
-                               f"frontmatter must be a mapping, not a {type(data).__name__}",
-                               first_line, 1)]
+        return EMPTY, [
+            Problem(
+                NoteProblemKind.FRONTMATTER_TYPE,
+                f"frontmatter must be a mapping, not a {type(data).__name__}",
+                first_line,
+                1,
+            )
+        ]
     problems = []
     for key, allowed in KNOWN_KEYS.items():
         if key in data and data[key] is not None and not isinstance(data[key], allowed):
             names = " or ".join("list" if t is list else "string" for t in allowed)
-            problems.append(Problem(
-                NoteProblemKind.FRONTMATTER_TYPE,
-                f"frontmatter key '{key}' must be a {names}, not {_yaml_type(data[key])}",
-                first_line + key_line(fm.split("\n"), key), 1))
+            problems.append(
+                Problem(
+                    NoteProblemKind.FRONTMATTER_TYPE,
+                    f"frontmatter key '{key}' must be a {names}, not {_yaml_type(data[key])}",
+                    first_line + key_line(fm.split("\n"), key),
+                    1,
+                )
+            )
     return MappingProxyType({str(k): v for k, v in data.items()}), problems
 
 
@@ -112,8 +143,14 @@ def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
 
 
 def _yaml_type(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def key_line(lines: Iterable[str], key: str) -> int:

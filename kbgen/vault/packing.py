@@ -53,20 +53,52 @@ _SPECS: dict[type, tuple[Any, ...]] = {
 }
 _SCALARS = ("path", "title", "body_line", "line_count", "newline", "digest")
 _SCALAR_TYPES = (str, str, int, int, str, str)
-_LISTS = ("headings", "block_ids", "links", "tags", "code_spans", "code_blocks",
-          "suppressions", "macros", "html", "problems")
-_LIST_TYPES = (Heading, BlockId, Link, Tag, CodeSpan, CodeBlock, Suppression, Macro, RawHtml,
-               Problem)
+_LISTS = (
+    "headings",
+    "block_ids",
+    "links",
+    "tags",
+    "code_spans",
+    "code_blocks",
+    "suppressions",
+    "macros",
+    "html",
+    "problems",
+)
+_LIST_TYPES = (
+    Heading,
+    BlockId,
+    Link,
+    Tag,
+    CodeSpan,
+    CodeBlock,
+    Suppression,
+    Macro,
+    RawHtml,
+    Problem,
+)
 
 
 def pack(note: Note) -> list:
     """``note`` as JSON values; :class:`TypeError` if its frontmatter holds a value YAML's
     safe loader does not produce (such a note is simply not cached)."""
-    tables = [[[list(c) for c in t.header], [[list(c) for c in row] for row in t.rows],
-               t.line, list(t.raw_cell_counts), t.section] for t in note.tables]
-    return [[getattr(note, name) for name in _SCALARS], _encode(dict(note.frontmatter)),
-            *[[list(item) for item in getattr(note, name)] for name in _LISTS],
-            tables, list(note.lines)]
+    tables = [
+        [
+            [list(c) for c in t.header],
+            [[list(c) for c in row] for row in t.rows],
+            t.line,
+            list(t.raw_cell_counts),
+            t.section,
+        ]
+        for t in note.tables
+    ]
+    return [
+        [getattr(note, name) for name in _SCALARS],
+        _encode(dict(note.frontmatter)),
+        *[[list(item) for item in getattr(note, name)] for name in _LISTS],
+        tables,
+        list(note.lines),
+    ]
 
 
 def unpack(packed: Any) -> Note:
@@ -74,14 +106,20 @@ def unpack(packed: Any) -> Note:
     try:
         scalars, front, *lists, tables, lines = _list(packed, 4 + len(_LISTS))
         values = dict(zip(_SCALARS, _row(scalars, _SCALAR_TYPES), strict=True))
-        records = {name: tuple(_record(kind, row) for row in _list(rows))
-                   for name, kind, rows in zip(_LISTS, _LIST_TYPES, lists, strict=True)}
+        records = {
+            name: tuple(_record(kind, row) for row in _list(rows))
+            for name, kind, rows in zip(_LISTS, _LIST_TYPES, lists, strict=True)
+        }
         frontmatter = _decode(front)
         if not isinstance(frontmatter, dict):
             raise PackError("frontmatter is not a mapping")
-        return Note(**values, frontmatter=MappingProxyType(frontmatter),
-                    tables=tuple(_table(t) for t in _list(tables)),
-                    lines=_row(lines, (str,) * len(_list(lines))), **records)
+        return Note(
+            **values,
+            frontmatter=MappingProxyType(frontmatter),
+            tables=tuple(_table(t) for t in _list(tables)),
+            lines=_row(lines, (str,) * len(_list(lines))),
+            **records,
+        )
     except PackError:
         raise
     except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as exc:
@@ -121,15 +159,20 @@ def _table(values: Any) -> Table:
     header, rows, line, counts, section = _list(values, 5)
     if type(line) is not int or (section is not None and type(section) is not str):
         raise PackError("malformed table")
-    return Table(tuple(_record(TableCell, c) for c in _list(header)),
-                 tuple(tuple(_record(TableCell, c) for c in _list(row)) for row in _list(rows)),
-                 line, _row(counts, (int,) * len(_list(counts))), section)
+    return Table(
+        tuple(_record(TableCell, c) for c in _list(header)),
+        tuple(tuple(_record(TableCell, c) for c in _list(row)) for row in _list(rows)),
+        line,
+        _row(counts, (int,) * len(_list(counts))),
+        section,
+    )
 
 
 # -- frontmatter values ----------------------------------------------------------------
 #
 # Strings, numbers, booleans and None stand for themselves; every other value is a
 # one-key object naming its type, so the two can never be confused.
+
 
 def _encode(value: Any) -> Any:
     if value is None or type(value) in (str, int, float, bool):
@@ -154,7 +197,7 @@ def _decode(value: Any) -> Any:
         return value
     if type(value) is not dict or len(value) != 1:
         raise PackError("malformed frontmatter value")
-    (tag, body), = value.items()
+    ((tag, body),) = value.items()
     if tag == "map":
         return {_hashable(_decode(k)): _decode(v) for k, v in (_list(p, 2) for p in _list(body))}
     if tag == "list":

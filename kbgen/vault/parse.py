@@ -52,18 +52,17 @@ def parse_note(path: str, data: bytes) -> Note:
     digest = hashlib.sha256(data).hexdigest()
     if b"\x00" in data[:8192]:
         binary = Problem(NoteProblemKind.BINARY, "binary file with a .md name")
-        return Note(path=path, title=_stem(path), frontmatter=metadata.EMPTY, body_line=1,
-                    line_count=0, problems=(binary,), digest=digest)
+        return Note(
+            path=path,
+            title=_stem(path),
+            frontmatter=metadata.EMPTY,
+            body_line=1,
+            line_count=0,
+            problems=(binary,),
+            digest=digest,
+        )
     problems: list[Problem] = []
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        problems.append(Problem(NoteProblemKind.ENCODING,
-                                f"invalid UTF-8 (byte 0x{data[exc.start]:02x})", line, column))
-        text = data.decode("utf-8", errors="replace")
-    text = text.removeprefix("\ufeff")
+    text = _decode(data, problems).removeprefix("\ufeff")
     newline = "\r\n" if "\r\n" in text else "\n"
     if "\r" in text:
         # markdown-it treats a lone CR as a line break too; count lines the same way.
@@ -76,15 +75,21 @@ def parse_note(path: str, data: bytes) -> Note:
         front, fm_problems = metadata.load(fm_text, first_line=1)
         problems.extend(fm_problems)
     # Blank out the frontmatter instead of cutting it off, so token lines are file lines.
-    body = "\n" * fm_lines + text[_offset_of_line(text, fm_lines):] if fm_lines else text
+    body = "\n" * fm_lines + text[_offset_of_line(text, fm_lines) :] if fm_lines else text
 
     collector = _Collector(path, lines)
     env: dict = {"_lines": body.split("\n")}
     collector.collect(_MD.parse(body, env))
     for line in sorted(set(env.get("too_deep", ()))):
-        problems.append(Problem(NoteProblemKind.TOO_DEEP,
-                                f"lists or quotes nested deeper than {MAX_NESTING} levels; "
-                                "the rest of this line is not parsed", line + 1, 1))
+        problems.append(
+            Problem(
+                NoteProblemKind.TOO_DEEP,
+                f"lists or quotes nested deeper than {MAX_NESTING} levels; "
+                "the rest of this line is not parsed",
+                line + 1,
+                1,
+            )
+        )
     problems.extend(_renderer_depth_problems(lines, fm_lines, collector.html))
     collector.frontmatter_links(front, lines[:fm_lines])
     problems.extend(collector.problems)
@@ -94,15 +99,25 @@ def parse_note(path: str, data: bytes) -> Note:
         first_h1 = next((h.text for h in collector.headings if h.level == 1), None)
         title = first_h1 or _stem(path)
     return Note(
-        path=path, title=title, frontmatter=MappingProxyType(dict(front)),
-        body_line=fm_lines + 1, line_count=len(lines) - (1 if text.endswith("\n") else 0),
-        headings=tuple(collector.headings), block_ids=tuple(collector.block_ids),
-        links=tuple(collector.links), tags=tuple(collector.tags),
-        code_spans=tuple(collector.code_spans), code_blocks=tuple(collector.code_blocks),
+        path=path,
+        title=title,
+        frontmatter=MappingProxyType(dict(front)),
+        body_line=fm_lines + 1,
+        line_count=len(lines) - (1 if text.endswith("\n") else 0),
+        headings=tuple(collector.headings),
+        block_ids=tuple(collector.block_ids),
+        links=tuple(collector.links),
+        tags=tuple(collector.tags),
+        code_spans=tuple(collector.code_spans),
+        code_blocks=tuple(collector.code_blocks),
         tables=tuple(collector.tables),
-        suppressions=tuple(collector.suppressions), macros=tuple(collector.macros),
-        html=tuple(collector.html), problems=tuple(problems),
-        lines=tuple(lines), newline=newline, digest=digest,
+        suppressions=tuple(collector.suppressions),
+        macros=tuple(collector.macros),
+        html=tuple(collector.html),
+        problems=tuple(problems),
+        lines=tuple(lines),
+        newline=newline,
+        digest=digest,
     )
 
 
@@ -115,32 +130,68 @@ MAX_HTML_DEPTH = 64
 _DIV = re.compile(r"<(/?)div\b", re.IGNORECASE)
 
 
-def _renderer_depth_problems(lines: list[str], first: int, html: list[RawHtml]
-                             ) -> list[Problem]:
+def _renderer_depth_problems(lines: list[str], first: int, html: list[RawHtml]) -> list[Problem]:
     """Structures nested deeper than the renderer follows: an error each, since a page
     that crashes the renderer would fail the whole site build."""
     problems = []
     for number, line in enumerate(lines[first:], start=first + 1):
         marks = line.count("*") + line.count("_")
         if marks > MAX_EMPHASIS_MARKS:
-            problems.append(Problem(NoteProblemKind.TOO_DEEP, f"{marks} emphasis markers on "
-                                    f"one line (at most {MAX_EMPHASIS_MARKS}): the renderer "
-                                    "nests them and fails", number, 1))
+            problems.append(
+                Problem(
+                    NoteProblemKind.TOO_DEEP,
+                    f"{marks} emphasis markers on "
+                    f"one line (at most {MAX_EMPHASIS_MARKS}): the renderer "
+                    "nests them and fails",
+                    number,
+                    1,
+                )
+            )
         indent = len(line) - len(line.lstrip(" \t"))
         if indent > MAX_INDENT and line.strip():
-            problems.append(Problem(NoteProblemKind.TOO_DEEP, f"indented {indent} columns (at "
-                                    f"most {MAX_INDENT}): blocks nested this deep make the "
-                                    "renderer fail", number, 1))
+            problems.append(
+                Problem(
+                    NoteProblemKind.TOO_DEEP,
+                    f"indented {indent} columns (at "
+                    f"most {MAX_INDENT}): blocks nested this deep make the "
+                    "renderer fail",
+                    number,
+                    1,
+                )
+            )
     depth = 0
     for raw in html:
         for match in _DIV.finditer(raw.raw):
             depth += -1 if match.group(1) else 1
             if depth > MAX_HTML_DEPTH:
-                problems.append(Problem(NoteProblemKind.TOO_DEEP, f"<div> blocks nested more "
-                                        f"than {MAX_HTML_DEPTH} deep: the renderer fails",
-                                        raw.line, raw.column))
+                problems.append(
+                    Problem(
+                        NoteProblemKind.TOO_DEEP,
+                        f"<div> blocks nested more than {MAX_HTML_DEPTH} deep: the renderer fails",
+                        raw.line,
+                        raw.column,
+                    )
+                )
                 return problems
     return problems
+
+
+def _decode(data: bytes, problems: list[Problem]) -> str:
+    """The note's text; bytes that are not UTF-8 are replaced and reported once."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        problems.append(
+            Problem(
+                NoteProblemKind.ENCODING,
+                f"invalid UTF-8 (byte 0x{data[exc.start]:02x})",
+                line,
+                column,
+            )
+        )
+        return data.decode("utf-8", errors="replace")
 
 
 def _stem(path: str) -> str:
@@ -184,8 +235,11 @@ class _Collector:
         while index < count:
             token = tokens[index]
             kind = token.type
-            if token.map and token.level == 0 and (kind.endswith("_open") or
-                                                   kind in ("html_block", "fence", "code_block")):
+            if (
+                token.map
+                and token.level == 0
+                and (kind.endswith("_open") or kind in ("html_block", "fence", "code_block"))
+            ):
                 block_line, previous_block_line = token.map[0] + 1, block_line
                 if pending and kind != "html_block":
                     self._extend_suppressions(pending, token.map[1])
@@ -199,7 +253,7 @@ class _Collector:
                 section = text
             elif kind == "table_open":
                 end = _closing(tokens, index, "table_open", "table_close")
-                self.tables.append(self._table(tokens[index:end + 1], section))
+                self.tables.append(self._table(tokens[index : end + 1], section))
                 index = end
             elif kind == "inline":
                 before = len(self.block_ids)
@@ -208,17 +262,21 @@ class _Collector:
                 # form for tables, lists and quotes).
                 if len(self.block_ids) > before and not _plain_text(token.children or []).strip():
                     bid = self.block_ids[-1]
-                    self.block_ids[-1] = BlockId(bid.id, previous_block_line or bid.line,
-                                                 bid.column)
+                    self.block_ids[-1] = BlockId(
+                        bid.id, previous_block_line or bid.line, bid.column
+                    )
             elif kind in ("fence", "code_block"):
-                self.code_blocks.append(CodeBlock(token.info.strip(), token.content,
-                                                  token.map[0] + 1, token.map[1]))
+                self.code_blocks.append(
+                    CodeBlock(token.info.strip(), token.content, token.map[0] + 1, token.map[1])
+                )
             elif kind in ("html_block",):
-                self.html.append(RawHtml(token.content.rstrip("\n"), token.map[0] + 1, 1,
-                                         token.map[1], True))
+                self.html.append(
+                    RawHtml(token.content.rstrip("\n"), token.map[0] + 1, 1, token.map[1], True)
+                )
                 before = len(self.suppressions)
-                self._html(token.content, token.map[0] + 1, 1, own_line=True,
-                           last_line=token.map[1])
+                self._html(
+                    token.content, token.map[0] + 1, 1, own_line=True, last_line=token.map[1]
+                )
                 pending += len(self.suppressions) - before
             index += 1
 
@@ -236,31 +294,46 @@ class _Collector:
             line, column = meta.get("line", 1), meta.get("column", 1)
             if kind in ("wikilink", "embed"):
                 target, headings, block, alias = split_wikilink(child.content)
-                self.links.append(Link(kind, child.markup, target, headings, block, None, alias,
-                                       line, column))
+                self.links.append(
+                    Link(kind, child.markup, target, headings, block, None, alias, line, column)
+                )
             elif kind == "link_open":
-                self._markdown_link(child.attrGet("href") or "", meta.get("raw", ""),
-                                    _plain_text(_until_close(children, position)), "markdown",
-                                    line, column)
+                self._markdown_link(
+                    child.attrGet("href") or "",
+                    meta.get("raw", ""),
+                    _plain_text(_until_close(children, position)),
+                    "markdown",
+                    line,
+                    column,
+                )
             elif kind == "image":
-                self._markdown_link(child.attrGet("src") or "", meta.get("raw", ""),
-                                    child.content, "image", line, column)
+                self._markdown_link(
+                    child.attrGet("src") or "",
+                    meta.get("raw", ""),
+                    child.content,
+                    "image",
+                    line,
+                    column,
+                )
             elif kind == "code_inline":
-                self.code_spans.append(CodeSpan(child.content, line, column,
-                                                len(meta.get("raw", ""))))
+                self.code_spans.append(
+                    CodeSpan(child.content, line, column, len(meta.get("raw", "")))
+                )
             elif kind == "tag":
                 self.tags.append(Tag(child.content, line, column))
             elif kind == "block_id":
                 self.block_ids.append(BlockId(child.content, line, column))
             elif kind == "html_inline":
-                self.html.append(RawHtml(meta.get("raw") or child.content, line, column, line,
-                                         False))
+                self.html.append(
+                    RawHtml(meta.get("raw") or child.content, line, column, line, False)
+                )
                 self._html(child.content, line, column, own_line=False, last_line=line)
             elif kind == "macro":
                 self.macros.append(Macro(child.content, child.markup, line, column))
 
-    def _markdown_link(self, href: str, raw: str, text: str, kind: str, line: int,
-                       column: int) -> None:
+    def _markdown_link(
+        self, href: str, raw: str, text: str, kind: str, line: int, column: int
+    ) -> None:
         parts = urlsplit(href)
         if parts.scheme.casefold() in _ACTIVE_SCHEMES:
             # A link that runs script is active content, like raw HTML (note-html = escape).
@@ -270,18 +343,37 @@ class _Collector:
             return  # external URL (http:, mailto:, ...): not the vault's business
         target = unquote(parts.path)
         anchor = unquote(parts.fragment) if parts.fragment else None
-        self.links.append(Link("image" if kind == "image" else "markdown", raw or href, target,
-                               (), None, anchor, text or None, line, column))
+        self.links.append(
+            Link(
+                "image" if kind == "image" else "markdown",
+                raw or href,
+                target,
+                (),
+                None,
+                anchor,
+                text or None,
+                line,
+                column,
+            )
+        )
 
-    def _html(self, content: str, line: int, column: int, *, own_line: bool,
-              last_line: int) -> None:
+    def _html(
+        self, content: str, line: int, column: int, *, own_line: bool, last_line: int
+    ) -> None:
         for match in _SUPPRESSION.finditer(content):
             codes = tuple(c for c in re.split(r"[\s,]+", match["codes"]) if c)
             start = line + content.count("\n", 0, match.start())
-            self.suppressions.append(Suppression(
-                codes=codes, reason=(match["reason"] or "").strip(), line=start,
-                column=column, whole_file=bool(match["file"]), first_line=start,
-                last_line=(last_line + 1) if own_line else start))
+            self.suppressions.append(
+                Suppression(
+                    codes=codes,
+                    reason=(match["reason"] or "").strip(),
+                    line=start,
+                    column=column,
+                    whole_file=bool(match["file"]),
+                    first_line=start,
+                    last_line=(last_line + 1) if own_line else start,
+                )
+            )
 
     def _table(self, tokens: list, section: str | None) -> Table:
         header: list[TableCell] = []
@@ -311,10 +403,15 @@ class _Collector:
                 self._inline(token.children or [])
                 token_line = token.map[0] if token.map else 0
                 column = self._cell_column(token_line, token.content, row_cursor)
-                current.append(TableCell(
-                    token.content, token_line + 1, column,
-                    tuple(range(links_before, len(self.links))),
-                    tuple(range(spans_before, len(self.code_spans)))))
+                current.append(
+                    TableCell(
+                        token.content,
+                        token_line + 1,
+                        column,
+                        tuple(range(links_before, len(self.links))),
+                        tuple(range(spans_before, len(self.code_spans))),
+                    )
+                )
         line = tokens[0].map[0] + 1 if tokens[0].map else 1
         return Table(tuple(header), tuple(rows), line, tuple(raw_counts), section)
 
@@ -340,9 +437,20 @@ class _Collector:
                     if token.type in ("wikilink", "embed"):
                         target, headings, block, alias = split_wikilink(token.content)
                         offset = token.meta.get("offset", 0)
-                        self.links.append(Link("wikilink", token.markup, target, headings, block,
-                                               None, alias, line, max(column, 1) + offset,
-                                               origin=str(key)))
+                        self.links.append(
+                            Link(
+                                "wikilink",
+                                token.markup,
+                                target,
+                                headings,
+                                block,
+                                None,
+                                alias,
+                                line,
+                                max(column, 1) + offset,
+                                origin=str(key),
+                            )
+                        )
 
 
 def _closing(tokens: list, start: int, opening: str, closing: str) -> int:

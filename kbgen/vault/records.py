@@ -185,8 +185,9 @@ class Problem(_ProblemFields):
 
     __slots__ = ()
 
-    def __new__(cls, kind: NoteProblemKind | str, message: str, line: int = 1,
-                column: int = 1) -> Problem:
+    def __new__(
+        cls, kind: NoteProblemKind | str, message: str, line: int = 1, column: int = 1
+    ) -> Problem:
         return super().__new__(cls, NoteProblemKind(kind), message, line, column)
 
     @classmethod

@@ -26,10 +26,16 @@ def _fold(text: str) -> str:
 class Resolver:
     """Indexes of every link target, built once; :meth:`resolve` is then cheap."""
 
-    def __init__(self, notes: Mapping[str, Note], attachments: Iterable[str],
-                 folders: Iterable[str], *, index_name: str = "_index.md",
-                 extra_targets: Iterable[tuple[str, Target]] = (),
-                 prefix_nouns: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        notes: Mapping[str, Note],
+        attachments: Iterable[str],
+        folders: Iterable[str],
+        *,
+        index_name: str = "_index.md",
+        extra_targets: Iterable[tuple[str, Target]] = (),
+        prefix_nouns: Mapping[str, str] | None = None,
+    ) -> None:
         self.notes = notes
         self.index_name = index_name
         self._by_path: dict[str, list[str]] = defaultdict(list)
@@ -91,19 +97,27 @@ class Resolver:
         if "/" not in target:
             # Fast path: one note of that name, no alias or control sharing it.
             paths = self._by_stem.get(lowered)
-            if paths and len(paths) == 1 and lowered not in self._by_alias and \
-                    target.casefold() not in self._extra:
+            if (
+                paths
+                and len(paths) == 1
+                and lowered not in self._by_alias
+                and target.casefold() not in self._extra
+            ):
                 return self._found[paths[0]]
         if "/" in target:
-            hits = self._by_path.get(lowered + ".md", []) or \
-                self._by_suffix.get(lowered + ".md", [])
-            targets = [self._found[p].target for p in hits] + self._extra.get(target.casefold(),
-                                                                               [])
+            hits = self._by_path.get(lowered + ".md", []) or self._by_suffix.get(
+                lowered + ".md", []
+            )
+            targets = [self._found[p].target for p in hits] + self._extra.get(target.casefold(), [])
         else:
-            paths = list(dict.fromkeys(self._by_stem.get(lowered, []) +
-                                       self._by_alias.get(target.casefold(), [])))
+            paths = list(
+                dict.fromkeys(
+                    self._by_stem.get(lowered, []) + self._by_alias.get(target.casefold(), [])
+                )
+            )
             targets = [self._found[p].target for p in paths] + self._extra.get(
-                target.casefold(), [])
+                target.casefold(), []
+            )
         return self._pick(targets, target)
 
     def _markdown_target(self, link: Link, source: Note) -> Resolution:
@@ -123,7 +137,9 @@ class Resolver:
                 return Resolution("ok", Target("folder", path, index))
         near = self._by_path.get(path.casefold()) or (
             [self._attachment_by_path[path.casefold()]]
-            if path.casefold() in self._attachment_by_path else [])
+            if path.casefold() in self._attachment_by_path
+            else []
+        )
         detail = "no such file"
         if near:
             detail = f"no such file (file names are case-sensitive: did you mean {near[0]}?)"
@@ -156,8 +172,11 @@ class Resolver:
             candidates = list(self._folder_by_suffix.get(lowered, []))
         with_index = [f for f in candidates if posixpath.join(f, self.index_name) in self.notes]
         if not with_index:
-            detail = (f"folder {name}/ has no {self.index_name}" if candidates
-                      else f"no folder named {name}/")
+            detail = (
+                f"folder {name}/ has no {self.index_name}"
+                if candidates
+                else f"no folder named {name}/"
+            )
             return Resolution("broken", detail=detail)
         targets = [Target("folder", f, posixpath.join(f, self.index_name)) for f in with_index]
         return self._pick(targets, name + "/", noun="folder")
@@ -169,12 +188,14 @@ class Resolver:
             return self._found[only.key] if only.kind == "note" else Resolution("ok", only)
         if len(unique) > 1:
             names = tuple(sorted(t.key for t in unique))
-            return Resolution("ambiguous", candidates=names,
-                              detail=f"{len(names)} candidates: {', '.join(names)}")
+            return Resolution(
+                "ambiguous", candidates=names, detail=f"{len(names)} candidates: {', '.join(names)}"
+            )
         if noun == "note" and "/" in written:
             noun = self._prefix_nouns.get(written.split("/", 1)[0], noun)
-        return Resolution("broken", candidates=self._closest(written, noun),
-                          detail=f"no {noun} named {written!r}")
+        return Resolution(
+            "broken", candidates=self._closest(written, noun), detail=f"no {noun} named {written!r}"
+        )
 
     def _closest(self, written: str, noun: str) -> tuple[str, ...]:
         """Existing names within about one typo of ``written`` (for "did you mean").
@@ -203,27 +224,32 @@ class Resolver:
         if link.block:
             if any(b.id == link.block for b in note.block_ids):
                 return Resolution("ok", found.target, "^" + link.block)
-            return Resolution("no-block", found.target,
-                              detail=f"{note.path} has no block ^{link.block}")
+            return Resolution(
+                "no-block", found.target, detail=f"{note.path} has no block ^{link.block}"
+            )
         if link.headings:
             if len(link.headings) == 1:
-                heading = self._heading_index(note).get(_fold(link.headings[0])) or \
-                    find_heading(note.headings, link.headings)
+                heading = self._heading_index(note).get(_fold(link.headings[0])) or find_heading(
+                    note.headings, link.headings
+                )
             else:
                 heading = find_heading(note.headings, link.headings)
             if heading is None:
-                return Resolution("no-heading", found.target,
-                                  detail=f"{note.path} has no heading "
-                                         f"{' > '.join(link.headings)!r}")
+                return Resolution(
+                    "no-heading",
+                    found.target,
+                    detail=f"{note.path} has no heading {' > '.join(link.headings)!r}",
+                )
             return Resolution("ok", found.target, heading.slug)
         if link.anchor:
-            if any(h.slug == link.anchor for h in note.headings) or \
-                    any("^" + b.id == link.anchor for b in note.block_ids):
+            if any(h.slug == link.anchor for h in note.headings) or any(
+                "^" + b.id == link.anchor for b in note.block_ids
+            ):
                 return Resolution("ok", found.target, link.anchor)
-            return Resolution("no-heading", found.target,
-                              detail=f"{note.path} has no anchor #{link.anchor}")
+            return Resolution(
+                "no-heading", found.target, detail=f"{note.path} has no anchor #{link.anchor}"
+            )
         return found
-
 
     def _heading_index(self, note: Note) -> dict[str, Heading]:
         """Folded heading text -> first heading with it, per note, built on first use."""
@@ -260,7 +286,7 @@ def _squash(name: str) -> str:
 
 
 def _deletions(word: str) -> set[str]:
-    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def _suffix_index(paths: Iterable[str]) -> dict[str, list[str]]:
@@ -271,7 +297,7 @@ def _suffix_index(paths: Iterable[str]) -> dict[str, list[str]]:
         index[folded].append(path)
         position = folded.find("/")
         while position >= 0:
-            index[folded[position + 1:]].append(path)
+            index[folded[position + 1 :]].append(path)
             position = folded.find("/", position + 1)
     return index
 
@@ -287,8 +313,11 @@ def _aliases(note: Note) -> tuple[str, ...]:
 
 def _join(folder: str, relative: str) -> str | None:
     """Join and normalise; None when the result would leave the vault."""
-    joined = posixpath.normpath(posixpath.join(folder, relative)) if folder else \
-        posixpath.normpath(relative)
+    joined = (
+        posixpath.normpath(posixpath.join(folder, relative))
+        if folder
+        else posixpath.normpath(relative)
+    )
     if joined == ".":
         return ""
     if joined.startswith("../") or joined == ".." or joined.startswith("/"):
@@ -305,5 +334,9 @@ def _has_attachment_extension(target: str) -> bool:
         return False
     extension = "." + name.rsplit(".", 1)[-1].casefold()
     # Dots are common in note names ("RFC 9.1 notes"); only short alphanumeric endings count.
-    return extension not in _NOTE_EXTENSIONS and 2 <= len(extension) <= 6 and \
-        extension[1:].isalnum() and not extension[1:].isdigit()
+    return (
+        extension not in _NOTE_EXTENSIONS
+        and 2 <= len(extension) <= 6
+        and extension[1:].isalnum()
+        and not extension[1:].isdigit()
+    )

@@ -22,34 +22,55 @@ from tests.site_project import make_site_project
 
 # -- fields ---------------------------------------------------------------------------
 # Each is a place in the sources whose text reaches at least one generated page.
-NOTE_TITLE = "note-title"              # frontmatter title
-NOTE_BODY = "note-body"                # a paragraph of a note
-ALIAS = "wikilink-alias"               # [[target|alias]]
-FILE_NAME = "file-name"                # the note's file name (its title falls back to it)
-HEADING = "heading"                    # ## heading text
-TAGS = "tags"                          # frontmatter tags (the page's tag list, tag pages)
-DESCRIPTION = "description"            # frontmatter description -> <meta name=description>
-CONTROL_TITLE = "control-title"        # PRD control table: Title cell
-REQUIREMENT = "control-requirement"    # PRD control table: Requirement cell
-POLICY_CELL = "policy-cell"            # PRD control table: Policy / risk cell
-RISK_CELLS = "risk-cells"              # residual-risk register: Risk, Why, What, Acceptance
-SETTING_ID = "setting-id"              # resolved-settings.yaml id (only an anchor on the site)
+NOTE_TITLE = "note-title"  # frontmatter title
+NOTE_BODY = "note-body"  # a paragraph of a note
+ALIAS = "wikilink-alias"  # [[target|alias]]
+FILE_NAME = "file-name"  # the note's file name (its title falls back to it)
+HEADING = "heading"  # ## heading text
+TAGS = "tags"  # frontmatter tags (the page's tag list, tag pages)
+DESCRIPTION = "description"  # frontmatter description -> <meta name=description>
+CONTROL_TITLE = "control-title"  # PRD control table: Title cell
+REQUIREMENT = "control-requirement"  # PRD control table: Requirement cell
+POLICY_CELL = "policy-cell"  # PRD control table: Policy / risk cell
+RISK_CELLS = "risk-cells"  # residual-risk register: Risk, Why, What, Acceptance
+SETTING_ID = "setting-id"  # resolved-settings.yaml id (only an anchor on the site)
 SETTING_TITLE = "setting-title"
-SETTING_VALUE = "setting-value"        # value (= the canonical option's default string)
+SETTING_VALUE = "setting-value"  # value (= the canonical option's default string)
 SETTING_REJECTED = "setting-rejected"  # rejected value and reason
 NIX_BLOCK_COMMENT = "nix-block-comment"  # /* ... */ in a flake module
-NIX_LINE_COMMENT = "nix-line-comment"    # # ... in a flake module
+NIX_LINE_COMMENT = "nix-line-comment"  # # ... in a flake module
 OPTION_DESCRIPTION = "option-description"
-OPTION_DEFAULT = "option-default"        # a string default of a canonical option
-TEST_NAME = "test-name"                  # mkComplianceTest name
-TEST_SCRIPT = "test-script"              # mkComplianceTest testScript
-MACRO_VALUE = "macro-value"              # what a real macro shows (control/risk title, default)
+OPTION_DEFAULT = "option-default"  # a string default of a canonical option
+TEST_NAME = "test-name"  # mkComplianceTest name
+TEST_SCRIPT = "test-script"  # mkComplianceTest testScript
+MACRO_VALUE = "macro-value"  # what a real macro shows (control/risk title, default)
 
-ALL_FIELDS = frozenset({
-    NOTE_TITLE, NOTE_BODY, ALIAS, FILE_NAME, HEADING, TAGS, DESCRIPTION, CONTROL_TITLE,
-    REQUIREMENT, POLICY_CELL, RISK_CELLS, SETTING_ID, SETTING_TITLE, SETTING_VALUE,
-    SETTING_REJECTED, NIX_BLOCK_COMMENT, NIX_LINE_COMMENT, OPTION_DESCRIPTION, OPTION_DEFAULT,
-    TEST_NAME, TEST_SCRIPT, MACRO_VALUE})
+ALL_FIELDS = frozenset(
+    {
+        NOTE_TITLE,
+        NOTE_BODY,
+        ALIAS,
+        FILE_NAME,
+        HEADING,
+        TAGS,
+        DESCRIPTION,
+        CONTROL_TITLE,
+        REQUIREMENT,
+        POLICY_CELL,
+        RISK_CELLS,
+        SETTING_ID,
+        SETTING_TITLE,
+        SETTING_VALUE,
+        SETTING_REJECTED,
+        NIX_BLOCK_COMMENT,
+        NIX_LINE_COMMENT,
+        OPTION_DESCRIPTION,
+        OPTION_DEFAULT,
+        TEST_NAME,
+        TEST_SCRIPT,
+        MACRO_VALUE,
+    }
+)
 
 #: The folder of the payload notes, and the project-relative flake files they add.
 NOTES = "wiki/payloads"
@@ -77,21 +98,41 @@ def payloads(marker: Path) -> list[Payload]:
     no_alias = everywhere - {ALIAS}
     items = [
         # Jinja: code execution if anything renders content as a template.
-        ("jinja-lipsum-globals", "jinja",
-         f"{{{{ lipsum.__globals__['os'].popen('{touch}').read() }}}}", no_file),
-        ("jinja-cycler-init", "jinja",
-         f"{{{{ cycler.__init__.__globals__.os.popen('{touch}').read() }}}}", no_file),
-        ("jinja-for-subclasses", "jinja",
-         "{% for c in ().__class__.__base__.__subclasses__() %}"
-         "{% if c.__name__ == 'catch_warnings' %}"
-         f"{{{{ c()._module.__builtins__['__import__']('os').popen('{touch}').read() }}}}"
-         "{% endif %}{% endfor %}", no_file),
+        (
+            "jinja-lipsum-globals",
+            "jinja",
+            f"{{{{ lipsum.__globals__['os'].popen('{touch}').read() }}}}",
+            no_file,
+        ),
+        (
+            "jinja-cycler-init",
+            "jinja",
+            f"{{{{ cycler.__init__.__globals__.os.popen('{touch}').read() }}}}",
+            no_file,
+        ),
+        (
+            "jinja-for-subclasses",
+            "jinja",
+            "{% for c in ().__class__.__base__.__subclasses__() %}"
+            "{% if c.__name__ == 'catch_warnings' %}"
+            f"{{{{ c()._module.__builtins__['__import__']('os').popen('{touch}').read() }}}}"
+            "{% endif %}{% endfor %}",
+            no_file,
+        ),
         # A name the macro sandbox does define, reached through an attribute.
-        ("jinja-macro-globals", "jinja",
-         f"{{{{ option_default.__globals__['os'].popen('{touch}').read() }}}}", no_file),
+        (
+            "jinja-macro-globals",
+            "jinja",
+            f"{{{{ option_default.__globals__['os'].popen('{touch}').read() }}}}",
+            no_file,
+        ),
         # A statement alone: no "{{" at all, so it is never a macro candidate.
-        ("jinja-set-statement", "jinja",
-         f"{{% set x = lipsum.__globals__['os'].popen('{touch}').read() %}}", no_file),
+        (
+            "jinja-set-statement",
+            "jinja",
+            f"{{% set x = lipsum.__globals__['os'].popen('{touch}').read() %}}",
+            no_file,
+        ),
         ("jinja-arithmetic", "jinja", "{{ 5+5 }}", everywhere),
         ("jinja-self", "jinja", "{{ self }}", everywhere),
         ("jinja-config", "jinja", "{{ config }}", everywhere),
@@ -118,9 +159,10 @@ def payloads(marker: Path) -> list[Payload]:
 
 # -- where each placement must show -------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Placement:
-    payload: str       # payload id
+    payload: str  # payload id
     field: str
     #: Page of the compiled tree (build/docs/...). Generated pages are named by a glob
     #: ("kb/**/settings.md") that must match exactly one page: where kbgen files them
@@ -151,14 +193,32 @@ class Manifest:
     #: Notes whose file name is a payload: payload id -> vault-relative path.
     file_names: dict[str, str] = field(default_factory=dict)
 
-    def add(self, payload: Payload, field_: str, page: str, shown: str | None = None,
-            where: str = "text", markdown: str | None = None, author: bool = False) -> None:
+    def add(
+        self,
+        payload: Payload,
+        field_: str,
+        page: str,
+        shown: str | None = None,
+        where: str = "text",
+        markdown: str | None = None,
+        author: bool = False,
+    ) -> None:
         shown = payload.text if shown is None else shown
-        self.placements.append(Placement(payload.id, field_, page, shown, where,
-                                         shown if markdown is None else markdown, author))
+        self.placements.append(
+            Placement(
+                payload.id,
+                field_,
+                page,
+                shown,
+                where,
+                shown if markdown is None else markdown,
+                author,
+            )
+        )
 
 
 # -- writing the project --------------------------------------------------------------
+
 
 def _yaml(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
@@ -193,7 +253,8 @@ def write_payload_project(root: Path, marker: Path, *, note_html: str = "escape"
         # cell count (a known bug, see test_backtick_run_in_a_table_cell_is_not_a_malformed_row):
         # the false TR103 is accepted at warning level so the build runs.
         "[tool.kbgen.severity]\n"
-        'malformed-control-row = "warning"\n')
+        'malformed-control-row = "warning"\n'
+    )
 
     def has(payload: Payload, field_: str) -> bool:
         return field_ in payload.fields
@@ -227,7 +288,9 @@ def write_payload_project(root: Path, marker: Path, *, note_html: str = "escape"
     tags = [p for p in items if has(p, TAGS)]
     (notes / "tagged.md").write_text(
         "---\ntitle: Tagged\ntags: [" + ", ".join(_yaml(p.text) for p in tags) + "]\n---\n\n"
-        "# Tagged\n\nEvery payload is a tag of this note. Back to [[hub]].\n", encoding="utf-8")
+        "# Tagged\n\nEvery payload is a tag of this note. Back to [[hub]].\n",
+        encoding="utf-8",
+    )
     for p in tags:
         manifest.add(p, TAGS, f"{NOTES}/tagged.md", where="tag")
 
@@ -244,8 +307,7 @@ def write_payload_project(root: Path, marker: Path, *, note_html: str = "escape"
     # The payload notes each link back to the hub, so the hub's backlinks list their titles.
     for number, p in enumerate(items, start=1):
         path = notes / f"p{number:02d}.md"
-        path.write_text(path.read_text(encoding="utf-8") + "\nBack to [[hub]].\n",
-                        encoding="utf-8")
+        path.write_text(path.read_text(encoding="utf-8") + "\nBack to [[hub]].\n", encoding="utf-8")
         if has(p, NOTE_TITLE):
             manifest.add(p, NOTE_TITLE, f"{NOTES}/hub.md")
 
@@ -295,8 +357,9 @@ def _write_prd(vault: Path, items: list[Payload], manifest: Manifest) -> None:
     rows = []
     for number, p in enumerate(items, start=1):
         control, cell = _control_id(number), _cell(p.text)
-        rows.append(f"| {control} | {cell} | org | {cell} | | "
-                    f"[[training]] [[{_risk_id(number)}]] {cell} |")
+        rows.append(
+            f"| {control} | {cell} | org | {cell} | | [[training]] [[{_risk_id(number)}]] {cell} |"
+        )
         key_page = _control_page(number)
         manifest.add(p, CONTROL_TITLE, key_page)
         manifest.add(p, CONTROL_TITLE, "kb/**/nist-800-53.md")
@@ -304,18 +367,33 @@ def _write_prd(vault: Path, items: list[Payload], manifest: Manifest) -> None:
         manifest.add(p, REQUIREMENT, key_page)
         manifest.add(p, REQUIREMENT, "prd/payloads.md", markdown=cell, author=True)
         manifest.add(p, POLICY_CELL, "prd/payloads.md", markdown=cell, author=True)
-    text = "\n".join([
-        "---", "title: Payload PRD",
-        "framework: {id: nist-800-53, name: NIST SP 800-53 Rev. 5, version: \"5.1.1\"}",
-        "---", "", "# Payload PRD", "", "## System integrity", "",
-        "| Control | Title | Layer | Requirement | Nix options | Policy / risk |",
-        "|---|---|---|---|---|---|", *rows, ""])
+    text = "\n".join(
+        [
+            "---",
+            "title: Payload PRD",
+            'framework: {id: nist-800-53, name: NIST SP 800-53 Rev. 5, version: "5.1.1"}',
+            "---",
+            "",
+            "# Payload PRD",
+            "",
+            "## System integrity",
+            "",
+            "| Control | Title | Layer | Requirement | Nix options | Policy / risk |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
     (vault / "prd" / "payloads.md").write_text(text, encoding="utf-8")
 
 
 #: Register columns that take the payload (the others are copied from the base row).
-RISK_TEXT_COLUMNS = ("risk", "why infrastructure cannot fully mitigate",
-                     "what would change the answer", "acceptance / mitigation")
+RISK_TEXT_COLUMNS = (
+    "risk",
+    "why infrastructure cannot fully mitigate",
+    "what would change the answer",
+    "acceptance / mitigation",
+)
 
 
 def _write_registers(vault: Path, items: list[Payload], manifest: Manifest) -> None:
@@ -333,34 +411,41 @@ def _write_registers(vault: Path, items: list[Payload], manifest: Manifest) -> N
     rows = []
     for number, p in enumerate(items, start=1):
         rid, cell = _risk_id(number), _cell(p.text)
-        values = {"id": rid, "source": f"[[nist-800-53/{_control_id(number)}]]",
-                  **dict.fromkeys(RISK_TEXT_COLUMNS, cell)}
+        values = {
+            "id": rid,
+            "source": f"[[nist-800-53/{_control_id(number)}]]",
+            **dict.fromkeys(RISK_TEXT_COLUMNS, cell),
+        }
         row = [values.get(name, base) for name, base in zip(header, base_row, strict=True)]
         rows.append("| " + " | ".join(row) + " |")
         for _ in RISK_TEXT_COLUMNS:
-            manifest.add(p, RISK_CELLS, "registers/residual-risks.md", markdown=cell,
-                         author=True)
+            manifest.add(p, RISK_CELLS, "registers/residual-risks.md", markdown=cell, author=True)
         # The Risk cell is the row's title: the accepting control's page lists it (in the
         # Markdown, the id is a link: only the title is checked there).
-        manifest.add(p, RISK_CELLS, _control_page(number), f"{rid}: {p.text}",
-                     markdown=p.text)
+        manifest.add(p, RISK_CELLS, _control_page(number), f"{rid}: {p.text}", markdown=p.text)
     register.write_text("\n".join(lines + rows) + "\n", encoding="utf-8")
 
     settings_file = vault / "registers" / "resolved-settings.yaml"
     data = yaml.safe_load(settings_file.read_text(encoding="utf-8"))
     for number, p in enumerate(items, start=1):
-        data["settings"].append({
-            "id": p.text, "title": p.text, "value": p.text,
-            "canonical_path": f"compliance.canonical.payload.p{number:02d}",
-            "frameworks": ["nist-800-53/AC-17"],
-            "rejected": [{"value": p.text, "reason": p.text}]})
+        data["settings"].append(
+            {
+                "id": p.text,
+                "title": p.text,
+                "value": p.text,
+                "canonical_path": f"compliance.canonical.payload.p{number:02d}",
+                "frameworks": ["nist-800-53/AC-17"],
+                "rejected": [{"value": p.text, "reason": p.text}],
+            }
+        )
         manifest.add(p, SETTING_TITLE, SETTINGS_PAGE)
         # The value and a rejected value are shown as JSON, in code.
         manifest.add(p, SETTING_VALUE, SETTINGS_PAGE, json.dumps(p.text), where="code")
         manifest.add(p, SETTING_REJECTED, SETTINGS_PAGE, json.dumps(p.text), where="code")
         manifest.add(p, SETTING_REJECTED, SETTINGS_PAGE)  # the reason, as text
-    settings_file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                             encoding="utf-8")
+    settings_file.write_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
 
 
 def _write_flake(root: Path, items: list[Payload], manifest: Manifest) -> None:
@@ -375,15 +460,17 @@ def _write_flake(root: Path, items: list[Payload], manifest: Manifest) -> None:
             "    type = lib.types.str;\n"
             f"    default = {_nix_string(p.text)};\n"
             f"    description = {_nix_string(p.text)};\n"
-            "  };\n")
+            "  };\n"
+        )
         option_page = f"kb/**/compliance-canonical-payload-p{number:02d}.md"
         manifest.add(p, OPTION_DESCRIPTION, option_page)
         # The option page shows the default as JSON in code; the source page as written.
         manifest.add(p, OPTION_DEFAULT, option_page, json.dumps(p.text), where="code")
         manifest.add(p, OPTION_DEFAULT, module_page, _nix_string(p.text), where="code")
     text = canonical.read_text(encoding="utf-8")
-    canonical.write_text(text.rstrip().removesuffix("}") + "".join(options) + "}\n",
-                         encoding="utf-8")
+    canonical.write_text(
+        text.rstrip().removesuffix("}") + "".join(options) + "}\n", encoding="utf-8"
+    )
 
     # Comments: a module with the payloads in /* */ and # comments.
     comments = []
@@ -398,8 +485,9 @@ def _write_flake(root: Path, items: list[Payload], manifest: Manifest) -> None:
     # A line of four backticks in a comment, followed by markup that must stay code.
     backticks = root / FOUR_BACKTICKS_MODULE
     backticks.parent.mkdir(parents=True)
-    backticks.write_text("{ lib, ... }:\n/*\n````\n<script>alert(1)</script>\n````\n*/\n{ }\n",
-                         encoding="utf-8")
+    backticks.write_text(
+        "{ lib, ... }:\n/*\n````\n<script>alert(1)</script>\n````\n*/\n{ }\n", encoding="utf-8"
+    )
 
     # One compliance test per payload: the payload in its name and its script.
     for number, p in enumerate(items, start=1):
@@ -419,12 +507,19 @@ def _write_flake(root: Path, items: list[Payload], manifest: Manifest) -> None:
             f"    # {_nix_indented(p.text)}\n"
             f"    machine.succeed({_nix_indented(json.dumps(p.text))})\n"
             "  '';\n"
-            "}\n", encoding="utf-8")
+            "}\n",
+            encoding="utf-8",
+        )
         test_page = f"kb/tests/**/{_slug(name)}.md"
         manifest.add(p, TEST_NAME, test_page)
         manifest.add(p, TEST_NAME, "kb/controls/nist-800-53/**/ac-17.md")
-        manifest.add(p, TEST_SCRIPT, source_page(f"flake/tests/payload-{number:02d}.nix"),
-                     f"machine.succeed({_nix_indented(json.dumps(p.text))})", where="code")
+        manifest.add(
+            p,
+            TEST_SCRIPT,
+            source_page(f"flake/tests/payload-{number:02d}.nix"),
+            f"machine.succeed({_nix_indented(json.dumps(p.text))})",
+            where="code",
+        )
 
 
 def _write_macros_note(vault: Path, items: list[Payload], manifest: Manifest) -> None:
@@ -435,9 +530,12 @@ def _write_macros_note(vault: Path, items: list[Payload], manifest: Manifest) ->
         lines += [
             f'Title {number}: {{{{ control_title("nist-800-53/{_control_id(number)}") }}}} end.',
             "",
-            f'Risk {number}: {{{{ risk_title("RR-{number + 1:02d}") }}}} end.', "",
+            f'Risk {number}: {{{{ risk_title("RR-{number + 1:02d}") }}}} end.',
+            "",
             f"Default {number}: "
-            f'{{{{ option_default("compliance.canonical.payload.p{number:02d}") }}}} end.', ""]
+            f'{{{{ option_default("compliance.canonical.payload.p{number:02d}") }}}} end.',
+            "",
+        ]
         manifest.add(p, MACRO_VALUE, page, f"Title {number}: {p.text} end.")
         manifest.add(p, MACRO_VALUE, page, f"Risk {number}: {p.text} end.")
         manifest.add(p, MACRO_VALUE, page, f"Default {number}: {p.text} end.")

@@ -21,22 +21,54 @@ from tests.security.payloads import Manifest, write_payload_project
 from tests.site_project import make_site_project
 
 #: Attributes whose value the browser follows as a URL.
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "poster", "data",
-                  "srcset", "background", "ping", "cite", "manifest"}
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "poster",
+    "data",
+    "srcset",
+    "background",
+    "ping",
+    "cite",
+    "manifest",
+}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 def env(**extra: str) -> dict[str, str]:
     return {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000", **extra}
 
 
-def run_kbgen(root: Path, *args: str, timeout: float = 120, **extra_env: str
-          ) -> subprocess.CompletedProcess:
+def run_kbgen(
+    root: Path, *args: str, timeout: float = 120, **extra_env: str
+) -> subprocess.CompletedProcess:
     """``python -m kbgen ARGS`` in ``root`` (a subprocess: nothing is shared with pytest)."""
-    return subprocess.run([sys.executable, "-m", "kbgen", *args], cwd=root,
-                          env=env(**extra_env), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kbgen", *args],
+        cwd=root,
+        env=env(**extra_env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @dataclass
@@ -80,10 +112,10 @@ def payload_site_rendering_notes(tmp_path_factory) -> Built:
     live, but nothing kbgen generates may be."""
     if "payload-render" not in _BUILT:
         base = tmp_path_factory.mktemp("payload-render")
-        manifest = write_payload_project(base / "project", base / "MARKER-code-ran",
-                                         note_html="render")
-        _BUILT["payload-render"] = Built(manifest.root, run_kbgen(manifest.root, "build"),
-                                         manifest)
+        manifest = write_payload_project(
+            base / "project", base / "MARKER-code-ran", note_html="render"
+        )
+        _BUILT["payload-render"] = Built(manifest.root, run_kbgen(manifest.root, "build"), manifest)
     return _BUILT["payload-render"]
 
 
@@ -108,7 +140,7 @@ def html_of(page: str) -> str:
 class Page:
     """What a security check needs from one HTML page."""
 
-    url: str                                   # site-relative path of the page
+    url: str  # site-relative path of the page
     title: str = ""
     description: str | None = None
     #: Text of the page's <article> (the content), character references decoded.
@@ -235,8 +267,12 @@ def outside_code(markdown: str) -> str:
             fence = match.group(1)
             continue
         if fence is not None:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
-                    and not line.strip()[len(match.group(1)):].strip():
+            if (
+                match
+                and match.group(1)[0] == fence[0]
+                and len(match.group(1)) >= len(fence)
+                and not line.strip()[len(match.group(1)) :].strip()
+            ):
                 fence = None
             continue
         kept.append(line)
@@ -249,5 +285,5 @@ def split_frontmatter(markdown: str) -> tuple[str, str]:
     if markdown.startswith("---\n"):
         end = markdown.find("\n---\n", 4)
         if end >= 0:
-            return markdown[4:end], markdown[end + 5:]
+            return markdown[4:end], markdown[end + 5 :]
     return "", markdown

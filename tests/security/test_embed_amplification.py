@@ -36,11 +36,9 @@ def project(tmp_path_factory):
 
 def test_check_reports_the_expansion(project):
     # Guards KB110: the gate sees the amplification before anything is rendered.
-    result = run_kbgen(project, "check", "--no-nix-parse", "--format", "json",
-                       "--select", "KB110")
+    result = run_kbgen(project, "check", "--no-nix-parse", "--format", "json", "--select", "KB110")
     assert result.returncode == 1, result.stdout + result.stderr
-    flagged = {f["path"] for f in json.loads(result.stdout)["findings"]
-               if f["code"] == "KB110"}
+    flagged = {f["path"] for f in json.loads(result.stdout)["findings"] if f["code"] == "KB110"}
     # amp-0 and amp-1 reach the depth cap with the 900-byte leaf at the bottom.
     assert {"vault/amp/amp-0.md", "vault/amp/amp-1.md"} <= flagged, flagged
 
@@ -51,15 +49,20 @@ def test_build_with_kb110_ignored_is_bounded(project):
     # transcluding at 2,000,000 characters, so the build is quick and pages stay small.
     (project / "pyproject.toml").write_text('[tool.kbgen]\nignore = ["KB110"]\n')
     start = time.monotonic()
-    result = run_kbgen(project, "build", "--config", str(project / "pyproject.toml"),
-                       timeout=120)
+    result = run_kbgen(project, "build", "--config", str(project / "pyproject.toml"), timeout=120)
     elapsed = time.monotonic() - start
     assert result.returncode == 0, result.stdout + result.stderr
     assert elapsed < 30, f"the build took {elapsed:.1f} s"
-    sizes = {p.relative_to(project).as_posix(): p.stat().st_size
-             for p in (project / "build/docs/amp").glob("*.md")}
-    sizes.update({p.relative_to(project).as_posix(): p.stat().st_size
-                  for p in (project / "site/amp").glob("*.html")})
+    sizes = {
+        p.relative_to(project).as_posix(): p.stat().st_size
+        for p in (project / "build/docs/amp").glob("*.md")
+    }
+    sizes.update(
+        {
+            p.relative_to(project).as_posix(): p.stat().st_size
+            for p in (project / "site/amp").glob("*.html")
+        }
+    )
     assert len(sizes) == 2 * NOTES
     assert max(sizes.values()) < 3_000_000, sizes
     # The page says where it stopped, instead of silently cutting content.

@@ -35,8 +35,7 @@ def test_tags_whose_names_slug_alike_each_get_a_page(tmp_path):
     # tags "tick ``` run" and "tick ```` run") once shared one page, titled with the first.
     root = make_site_project(tmp_path / "project")
     note = root / "vault/wiki/ops/hardening.md"
-    note.write_text(note.read_text().replace(
-        "description:", 'tags: ["a b", "a-b"]\ndescription:'))
+    note.write_text(note.read_text().replace("description:", 'tags: ["a b", "a-b"]\ndescription:'))
     result = run_kbgen(root, "build", "--markdown-only")
     assert result.returncode == 0, result.stdout + result.stderr
     titles = _titles(root / "build/docs", "kb/tags")

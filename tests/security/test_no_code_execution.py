@@ -40,6 +40,7 @@ def built(tmp_path_factory):
 
 # -- the build ------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_payload_project_builds(built):
     # Guards against a payload making the build crash or the gate refuse the project
@@ -82,10 +83,12 @@ RENDERED_AS_MARKDOWN = {"jinja-for-subclasses", "jinja-set-statement"}
 
 #: Placements on the author's own tables that hit known bugs (see the xfail tests below):
 #: Python-Markdown pairs backtick runs across the cells of a row.
-BACKTICKS_IN_AUTHOR_TABLES = {("backticks-3", "registers/residual-risks.md"),
-                              ("backticks-4", "registers/residual-risks.md"),
-                              ("backticks-3", "prd/payloads.md"),
-                              ("backticks-4", "prd/payloads.md")}
+BACKTICKS_IN_AUTHOR_TABLES = {
+    ("backticks-3", "registers/residual-risks.md"),
+    ("backticks-4", "registers/residual-risks.md"),
+    ("backticks-3", "prd/payloads.md"),
+    ("backticks-4", "prd/payloads.md"),
+}
 #: The attr_list extension turns ``{: onclick=... }`` at the end of a cell that holds
 #: something before it (the policy cell: a link first) into attributes of the cell; see
 #: test_attr_list_in_a_note_adds_no_handler in test_script_injection.py.
@@ -105,11 +108,17 @@ def _expected(manifest: P.Manifest, field: str) -> dict[tuple[str, str, str], in
     count includes every placement on the same page that holds the text (the PRD shows a
     payload in three cells: three times; "javascript:alert(1)" is also inside
     "](javascript:alert(1))": once more), so a missing one cannot hide behind another."""
-    wanted = {(p.page, p.where, p.shown) for p in manifest.placements
-              if p.field == field and _checked(p)}
-    return {(page, where, shown): sum(p.shown.count(shown) for p in manifest.placements
-                                      if (p.page, p.where) == (page, where) and _checked(p))
-            for page, where, shown in wanted}
+    wanted = {
+        (p.page, p.where, p.shown) for p in manifest.placements if p.field == field and _checked(p)
+    }
+    return {
+        (page, where, shown): sum(
+            p.shown.count(shown)
+            for p in manifest.placements
+            if (p.page, p.where) == (page, where) and _checked(p)
+        )
+        for page, where, shown in wanted
+    }
 
 
 def _strings(value) -> list[str]:
@@ -147,8 +156,11 @@ def test_payloads_show_as_written_in_the_markdown_tree(built, field):
             if shown not in {html.unescape(t) for t in _strings(yaml.safe_load(front))}:
                 missing.append((page, where, shown))
             continue
-        forms = [p.markdown for p in built.manifest.placements
-                 if (p.page, p.where, p.shown) == (page, where, shown) and _checked(p)]
+        forms = [
+            p.markdown
+            for p in built.manifest.placements
+            if (p.page, p.where, p.shown) == (page, where, shown) and _checked(p)
+        ]
         needed = Counter(forms)
         decoded = html.unescape(body)
         for form, times in needed.items():
@@ -244,6 +256,7 @@ def _number(built, payload_id: str) -> str:
 
 # -- the tree holds no template ---------------------------------------------------------
 
+
 def _raw_template(built, *, frontmatter: bool, markers: tuple[str, ...]) -> list:
     found = []
     for path in sorted(built.tree.rglob("*.md")):
@@ -277,19 +290,25 @@ def test_compiled_frontmatter_holds_no_raw_template(built):
 
 # -- known bugs on the author's own tables ------------------------------------------------
 
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a backtick run in two cells of a table row: kbgen (markdown-it, GFM tables) "
-    "splits the row at the pipes first and reads the backticks as text; Python-Markdown, "
-    "which renders the site, pairs the runs into one code span across the cells, so the "
-    "register and PRD pages show a different table than the one kbgen checked"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: a backtick run in two cells of a table row: kbgen (markdown-it, GFM tables) "
+        "splits the row at the pipes first and reads the backticks as text; Python-Markdown, "
+        "which renders the site, pairs the runs into one code span across the cells, so the "
+        "register and PRD pages show a different table than the one kbgen checked"
+    ),
+)
 def test_backtick_runs_in_author_tables_show_as_written(built):
     wrong = []
     for payload_id, page in sorted(BACKTICKS_IN_AUTHOR_TABLES):
         text = next(p.text for p in built.manifest.payloads if p.id == payload_id)
         seen = read_page(built.site, html_of(built.page(page))).article
-        times = sum(1 for p in built.manifest.placements
-                    if (p.payload, p.page) == (payload_id, page))
+        times = sum(
+            1 for p in built.manifest.placements if (p.payload, p.page) == (payload_id, page)
+        )
         if seen.count(text) < times:
             wrong.append((page, text, seen.count(text), times))
     assert not wrong, wrong
@@ -304,6 +323,7 @@ def test_backtick_run_in_a_table_cell_is_not_a_malformed_row(tmp_path):
 
 
 # -- the parse cache ----------------------------------------------------------------------
+
 
 class _Exploit:
     """Unpickling this creates the marker file."""
@@ -331,8 +351,16 @@ def check(kbgen, monkeypatch):
     monkeypatch.delenv("KBGEN_NO_CACHE", raising=False)
 
     def run(root: Path, *args: str) -> list[tuple]:
-        code, out, err = kbgen("check", "--no-nix-parse", "--format", "json", "--exit-zero",
-                               "--config", str(root / "pyproject.toml"), *args)
+        code, out, err = kbgen(
+            "check",
+            "--no-nix-parse",
+            "--format",
+            "json",
+            "--exit-zero",
+            "--config",
+            str(root / "pyproject.toml"),
+            *args,
+        )
         assert code == 0, err
         found = json.loads(out)["findings"]
         return sorted(tuple(sorted((k, json.dumps(v)) for k, v in f.items())) for f in found)
@@ -388,39 +416,50 @@ def _corrupt(name: str, entry: list) -> list | object:
     still match the file, so only the checks on the entry itself can refuse it."""
     size, mtime, packed = entry
     packed = json.loads(json.dumps(packed))
-    if name == "line-as-string":      # line numbers as strings (headings, or the body line)
+    if name == "line-as-string":  # line numbers as strings (headings, or the body line)
         packed[2] = [[h[0], h[1], h[2], str(h[3]), *h[4:]] for h in packed[2]]
         packed[0][2] = str(packed[0][2])
-    elif name == "wrong-arity":        # one list too few in the packed note
+    elif name == "wrong-arity":  # one list too few in the packed note
         packed = packed[:-1]
-    elif name == "record-arity":       # a link record with a field missing
+    elif name == "record-arity":  # a link record with a field missing
         packed[4] = [link[:-1] for link in packed[4]] or [["x"]]
-    elif name == "entry-arity":        # the entry itself: no packed note
+    elif name == "entry-arity":  # the entry itself: no packed note
         return [size, mtime]
-    elif name == "tags-map-5":         # frontmatter {"tags": {"map": 5}}
+    elif name == "tags-map-5":  # frontmatter {"tags": {"map": 5}}
         packed[1] = {"map": [["tags", {"map": 5}]]}
-    elif name == "unhashable-key":     # a list as a mapping key
+    elif name == "unhashable-key":  # a list as a mapping key
         packed[1] = {"map": [[{"list": []}, 1]]}
-    elif name == "unknown-type-tag":   # a value tagged with a type that does not exist
+    elif name == "unknown-type-tag":  # a value tagged with a type that does not exist
         packed[1] = {"map": [["title", {"__reduce__": ["os.system", "touch x"]}]]}
     elif name == "bad-base64":
         packed[1] = {"map": [["blob", {"bytes": "!!not base64!!"}]]}
-    elif name == "bool-for-int":       # body_line true: a bool is not an int here
+    elif name == "bool-for-int":  # body_line true: a bool is not an int here
         packed[0][2] = True
-    elif name == "null-for-string":    # the title null
+    elif name == "null-for-string":  # the title null
         packed[0][1] = None
     elif name == "size-as-string":
         return [str(size), mtime, packed]
-    elif name == "other-path":         # a valid note, filed under another note's name
+    elif name == "other-path":  # a valid note, filed under another note's name
         packed[0][0] = "elsewhere.md"
     elif name == "not-a-list":
         return {"size": size, "mtime": mtime}
     return [size, mtime, packed]
 
 
-CORRUPTIONS = ["line-as-string", "wrong-arity", "record-arity", "entry-arity", "tags-map-5",
-               "unhashable-key", "unknown-type-tag", "bad-base64", "bool-for-int",
-               "null-for-string", "size-as-string", "other-path"]
+CORRUPTIONS = [
+    "line-as-string",
+    "wrong-arity",
+    "record-arity",
+    "entry-arity",
+    "tags-map-5",
+    "unhashable-key",
+    "unknown-type-tag",
+    "bad-base64",
+    "bool-for-int",
+    "null-for-string",
+    "size-as-string",
+    "other-path",
+]
 #: Notes whose entries are damaged: one with a broken link (KB101), one orphan (KB201).
 DAMAGED = ("wiki/ops/hardening.md", "wiki/ops/unlisted.md")
 
@@ -462,14 +501,23 @@ def test_damaged_cache_entry_is_written_back_repaired(cache_project, check):
     pristine = json.loads(_cache_file(root).read_bytes())
     _damage(root, DAMAGED[0], "line-as-string", pristine)
     check(root)
-    assert json.loads(_cache_file(root).read_bytes())["notes"][DAMAGED[0]] == \
-        pristine["notes"][DAMAGED[0]]
+    assert (
+        json.loads(_cache_file(root).read_bytes())["notes"][DAMAGED[0]]
+        == pristine["notes"][DAMAGED[0]]
+    )
 
 
-@pytest.mark.parametrize("damage", [b"", b"{", b"[" * 100_000 + b"]" * 100_000,
-                                    b'{"kbgen_parse_cache": 5, "notes": []}',
-                                    b'{"kbgen_parse_cache": "5", "version": null}',
-                                    b"\xff\xfe not utf-8"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"{",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"kbgen_parse_cache": 5, "notes": []}',
+        b'{"kbgen_parse_cache": "5", "version": null}',
+        b"\xff\xfe not utf-8",
+    ],
+)
 def test_damaged_cache_file_costs_only_a_cold_parse(cache_project, check, damage):
     # Guards against a damaged file (truncated, nested past the recursion limit, wrong
     # shapes, not UTF-8) crashing the run instead of being ignored.

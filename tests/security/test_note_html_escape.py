@@ -69,12 +69,14 @@ An inline [link](javascript:alert(1)) and a [reference link][r].
 def _project(tmp_path, note_html: str | None):
     root = make_site_project(tmp_path / "project")
     (root / "pyproject.toml").write_text(
-        "[tool.kbgen]\n" + (f'note-html = "{note_html}"\n' if note_html else ""))
+        "[tool.kbgen]\n" + (f'note-html = "{note_html}"\n' if note_html else "")
+    )
     (root / "vault" / NOTE).write_text(RAW_NOTE, encoding="utf-8")
     (root / "vault/wiki/ops/hostile-markdown.md").write_text(MARKDOWN_NOTE, encoding="utf-8")
     index = root / "vault/wiki/ops/_index.md"
-    index.write_text(index.read_text() + "- [[raw-html]] — raw HTML\n"
-                     "- [[hostile-markdown]] — hostile Markdown\n")
+    index.write_text(
+        index.read_text() + "- [[raw-html]] — raw HTML\n- [[hostile-markdown]] — hostile Markdown\n"
+    )
     result = run_kbgen(root, "build")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
@@ -147,6 +149,5 @@ def test_hostile_markdown_is_the_only_hole_in_escape_mode(escaped):
     # Pins the extent of the bug above, so that nothing else regresses meanwhile: the
     # handlers and URLs on the page are exactly the ones the Markdown asked for.
     page = read_page(escaped / "site", "wiki/ops/hostile-markdown.html")
-    assert {h[1:] for h in page.handlers} <= {("onclick", "alert(1)"),
-                                              ("onmouseover", "alert(1)")}
+    assert {h[1:] for h in page.handlers} <= {("onclick", "alert(1)"), ("onmouseover", "alert(1)")}
     assert {u[2] for u in page.script_urls} <= {"javascript:alert(1)"}

@@ -16,10 +16,49 @@ from tests.security.site_html import html_of, payload_site, read_page, split_fro
 pytestmark = pytest.mark.slow
 
 #: Elements a risk or tag page may hold inside its article (what kbgen writes).
-ALLOWED = {"a", "p", "strong", "code", "del", "div", "h1", "h2", "ul", "li", "span", "em",
-           "article", "nav", "svg", "path", "aside", "wbr", "label", "input", "form", "button",
-           "script", "html", "head", "body", "meta", "title", "link", "header", "main",
-           "footer", "ol", "img", "small", "hr", "br", "section", "details", "summary", "i"}
+ALLOWED = {
+    "a",
+    "p",
+    "strong",
+    "code",
+    "del",
+    "div",
+    "h1",
+    "h2",
+    "ul",
+    "li",
+    "span",
+    "em",
+    "article",
+    "nav",
+    "svg",
+    "path",
+    "aside",
+    "wbr",
+    "label",
+    "input",
+    "form",
+    "button",
+    "script",
+    "html",
+    "head",
+    "body",
+    "meta",
+    "title",
+    "link",
+    "header",
+    "main",
+    "footer",
+    "ol",
+    "img",
+    "small",
+    "hr",
+    "br",
+    "section",
+    "details",
+    "summary",
+    "i",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +85,8 @@ def test_every_risk_row_has_a_page_that_shows_its_payload_as_text(built):
         # without their marks).
         shown = re.sub(r"[`~\s]+", "", page.article)
         assert re.sub(r"[`~\s\\]+", "", payload.text.replace("\\|", "|")) in shown.replace(
-            "\\", ""), (url, payload.id)
+            "\\", ""
+        ), (url, payload.id)
 
 
 def test_risk_pages_add_no_element(built):
@@ -72,15 +112,21 @@ def test_note_metadata_is_yaml_strings(built):
     # The tags kbgen copies into a note's frontmatter are quoted YAML strings: a payload
     # cannot end the frontmatter or add a key.
     tree = built.tree
-    note = next(p for p in tree.rglob("*.md") if "kb_tags:" in p.read_text(encoding="utf-8")
-                and "Tagged" in p.read_text(encoding="utf-8").split("\n", 2)[1])
+    note = next(
+        p
+        for p in tree.rglob("*.md")
+        if "kb_tags:" in p.read_text(encoding="utf-8")
+        and "Tagged" in p.read_text(encoding="utf-8").split("\n", 2)[1]
+    )
     meta, _ = split_frontmatter(note.read_text(encoding="utf-8"))
     import yaml
 
     data = yaml.safe_load(meta)
     assert isinstance(data["kb_tags"], list)
-    assert all(isinstance(name, str) and isinstance(url, str) and url.startswith("kb/tags/")
-               for name, url in data["kb_tags"])
+    assert all(
+        isinstance(name, str) and isinstance(url, str) and url.startswith("kb/tags/")
+        for name, url in data["kb_tags"]
+    )
     page = read_page(built.site, html_of(note.relative_to(tree).as_posix()))
     assert page.handlers == [] and page.script_urls == []
 

@@ -19,27 +19,31 @@ pytestmark = pytest.mark.slow
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 #: Column -> the payload written into it.
-CELLS = {"Owner": SCRIPT, "Accepted on": IMG, "Review due": '"><svg onload=alert(1)>',
-         "Likelihood": SCRIPT, "Impact": 'x"onmouseover=alert(1) y'}
+CELLS = {
+    "Owner": SCRIPT,
+    "Accepted on": IMG,
+    "Review due": '"><svg onload=alert(1)>',
+    "Likelihood": SCRIPT,
+    "Impact": 'x"onmouseover=alert(1) y',
+}
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = make_site_project(tmp_path_factory.mktemp("register-fields") / "project")
-    (root / "pyproject.toml").write_text('[tool.kbgen]\nnote-html = "escape"\n'
-                                         'ignore = ["TR302"]\n')
+    (root / "pyproject.toml").write_text('[tool.kbgen]\nnote-html = "escape"\nignore = ["TR302"]\n')
     register = root / "vault" / "registers" / "residual-risks.md"
     text = register.read_text(encoding="utf-8")
     header = next(line for line in text.splitlines() if line.startswith("| ID |"))
     columns = [c.strip() for c in header.strip("|").split("|")]
-    values = {"ID": "RR-02", "Risk": "Payload row", "Source": "[[nist-800-53/AT-2]]",
-              **CELLS}
+    values = {"ID": "RR-02", "Risk": "Payload row", "Source": "[[nist-800-53/AT-2]]", **CELLS}
     row = "| " + " | ".join(values.get(c, "x").replace("|", "\\|") for c in columns) + " |"
     register.write_text(text.rstrip("\n") + "\n" + row + "\n", encoding="utf-8")
     # The row must be referenced (TR305) and accepted by a control to reach its page.
     (root / "vault" / "wiki").mkdir(exist_ok=True)
     (root / "vault" / "wiki" / "payload-risk.md").write_text(
-        "---\ntitle: Payload risk\n---\n\nSee [[RR-02]].\n", encoding="utf-8")
+        "---\ntitle: Payload risk\n---\n\nSee [[RR-02]].\n", encoding="utf-8"
+    )
     result = run_kbgen(root, "build")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
@@ -47,9 +51,11 @@ def built(tmp_path_factory):
 
 def _pages(root) -> dict[str, object]:
     site = root / "site"
-    return {url: read_page(site, url) for url in
-            ("registers/residual-risks.html", "kb/risks/rr-02.html")
-            if (site / url).exists()}
+    return {
+        url: read_page(site, url)
+        for url in ("registers/residual-risks.html", "kb/risks/rr-02.html")
+        if (site / url).exists()
+    }
 
 
 def test_payload_fields_show_as_text_on_the_register(built):

@@ -33,9 +33,18 @@ from tests.security.site_html import (
 pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 
 #: The one handler the payload site is known to carry: Python-Markdown's attr_list turns
 #: "{: onclick="alert(1)" }" at the end of a PRD table cell (the author's Markdown) into an
@@ -77,8 +86,7 @@ def test_no_script_element_but_the_themes_and_kbgens(pages, baseline):
     # normalised). One more copy of a known script would fail too.
     allowed = {tuple(page.scripts) for page in baseline.values()}
     assert allowed and all(allowed)
-    extra = {url: page.scripts for url, page in pages.items()
-             if tuple(page.scripts) not in allowed}
+    extra = {url: page.scripts for url, page in pages.items() if tuple(page.scripts) not in allowed}
     assert not extra, extra
 
 
@@ -119,7 +127,7 @@ def test_data_files_the_pages_load_stay_data(built):
     graph = (built.site / "kb/graph-data.js").read_text(encoding="utf-8")
     prefix, suffix = "window.KB_GRAPH = ", ";\n"
     assert graph.startswith(prefix) and graph.endswith(suffix)
-    data = json.loads(graph[len(prefix):-len(suffix)])
+    data = json.loads(graph[len(prefix) : -len(suffix)])
     labels = {node["label"] for node in data["nodes"]}
     assert {p.text for p in built.manifest.payloads} <= labels
     index = json.loads((built.site / "search/search_index.json").read_text(encoding="utf-8"))
@@ -158,12 +166,16 @@ def test_generated_pages_are_safe_whatever_note_html_says(tmp_path_factory, base
             bad.append((url, page.scripts, page.handlers, page.script_urls))
     assert not bad, bad[:5]
     # ... while the notes' own HTML is live (so the check above did meet the payloads).
-    body = next(p.page for p in site.manifest.placements
-                if (p.payload, p.field) == ("img-onerror", "note-body"))
+    body = next(
+        p.page
+        for p in site.manifest.placements
+        if (p.payload, p.field) == ("img-onerror", "note-body")
+    )
     assert ("img", "onerror", "alert(1)") in read_page(site.site, html_of(body)).handlers
 
 
 # -- Chromium -------------------------------------------------------------------------
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
@@ -177,8 +189,9 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 @pytest.fixture(scope="module")
 def served(built):
-    need(Path(CHROMIUM).exists(), "Debian's chromium is not installed (scripts/test.sh "
-                                  "installs it)")
+    need(
+        Path(CHROMIUM).exists(), "Debian's chromium is not installed (scripts/test.sh installs it)"
+    )
     pytest.importorskip("playwright.sync_api")
     handler = functools.partial(_QuietHandler, directory=str(built.site))
     server = _QuietServer(("127.0.0.1", 0), handler)
@@ -278,8 +291,9 @@ async def _visit_every_page(served: str, urls: list[str], tabs: int = 4):
                     url = current[0] = queue.pop()
                     await page.goto(served + quote(url), wait_until="load")
                     probe = await page.evaluate(_PROBE)
-                    live.extend(h for h in ((url, *h) for h in probe["handlers"])
-                                if h != KNOWN_ATTR_LIST)
+                    live.extend(
+                        h for h in ((url, *h) for h in probe["handlers"]) if h != KNOWN_ATTR_LIST
+                    )
                     live.extend((url, u) for u in probe["urls"])
                 await page.wait_for_timeout(200)  # a late onerror still reaches on_dialog
 

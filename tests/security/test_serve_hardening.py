@@ -23,27 +23,31 @@ from tests.site_project import make_site_project
 # -- allowed_host ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000",
-                                    "LocalHost:8000", "10.1.2.3:8000"])
+@pytest.mark.parametrize(
+    "header", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LocalHost:8000", "10.1.2.3:8000"]
+)
 def test_host_naming_this_machine_by_address_is_accepted(header):
     # Guards against the check refusing the addresses a browser uses for the server
     # (an IP literal cannot be re-bound by DNS).
     assert allowed_host(header, 8000)
 
 
-@pytest.mark.parametrize("header", [
-    "evil.example:8000",            # DNS rebinding: a domain that now resolves to 127.0.0.1
-    "127.0.0.1:9999",               # another port
-    "",                             # no Host header
-    "127.0.0.1",                    # no port
-    "localhost",
-    "localhost.evil.example:8000",
-    "127.0.0.1.nip.io:8000",
-    "[evil.example]:8000",
-    "evil.example:8000:8000",
-    "localhost:08000",
-    "localhost:8000 ",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "evil.example:8000",  # DNS rebinding: a domain that now resolves to 127.0.0.1
+        "127.0.0.1:9999",  # another port
+        "",  # no Host header
+        "127.0.0.1",  # no port
+        "localhost",
+        "localhost.evil.example:8000",
+        "127.0.0.1.nip.io:8000",
+        "[evil.example]:8000",
+        "evil.example:8000:8000",
+        "localhost:08000",
+        "localhost:8000 ",
+    ],
+)
 def test_host_naming_anything_else_is_rejected(header):
     # Guards against a page on another origin reaching the server through a name that
     # resolves to 127.0.0.1 (DNS rebinding), or through a header that only looks local.
@@ -52,8 +56,10 @@ def test_host_naming_anything_else_is_rejected(header):
 
 # -- status_script --------------------------------------------------------------------
 
-HOSTILE_ERROR = ("vault/a.md:1:1: KB101 broken link [[x</script><script>alert(1)</script>]]"
-                 " <!-- \u2028 \u2029 ' \" \\ ${x} `")
+HOSTILE_ERROR = (
+    "vault/a.md:1:1: KB101 broken link [[x</script><script>alert(1)</script>]]"
+    " <!-- \u2028 \u2029 ' \" \\ ${x} `"
+)
 
 
 def _message(script: str) -> str:
@@ -102,6 +108,7 @@ def test_error_page_escapes_the_error():
 
 # -- end to end -----------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -117,14 +124,19 @@ class Server:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "kbgen", "serve", "--dev-addr", f"127.0.0.1:{port}"],
-                cwd=root, env=env(), stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                cwd=root,
+                env=env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def get(self, path: str, host: str | None = None) -> tuple[int, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
-            connection.request("GET", "/" + path,
-                               headers={"Host": host or f"127.0.0.1:{self.port}"})
+            connection.request(
+                "GET", "/" + path, headers={"Host": host or f"127.0.0.1:{self.port}"}
+            )
             response = connection.getresponse()
             return response.status, response.read().decode("utf-8", "replace")
         except OSError:
@@ -136,13 +148,16 @@ class Server:
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if self.process.poll() is not None:
-                pytest.fail(f"kbgen serve exited ({self.process.returncode}) while waiting "
-                            f"for {what}:\n{self.log.read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"kbgen serve exited ({self.process.returncode}) while waiting "
+                    f"for {what}:\n{self.log.read_text(errors='replace')[-3000:]}"
+                )
             if condition():
                 return
             time.sleep(0.25)
-        pytest.fail(f"timed out waiting for {what}:\n"
-                    f"{self.log.read_text(errors='replace')[-3000:]}")
+        pytest.fail(
+            f"timed out waiting for {what}:\n{self.log.read_text(errors='replace')[-3000:]}"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -33,19 +33,23 @@ def test_upstream_fields_are_escaped(tmp_path, kbgen, monkeypatch):
     (root / "vault" / "index.md").write_text("---\ntitle: Home\n---\n\n# Home\n\n[[nist]]\n")
     (root / "flake" / "flake.nix").write_text(
         '{\n  inputs.nixpkgs.url = "github:NixOS/nixpkgs/c508844df6c28fa6dabc1b6af70f3ccbd65c5201";'
-        "\n  outputs = { self, nixpkgs }: { };\n}\n")
+        "\n  outputs = { self, nixpkgs }: { };\n}\n"
+    )
     monkeypatch.chdir(root)
     # The payload type makes the literal `true` a type mismatch (TR210): not the point here.
     (root / "pyproject.toml").write_text('[tool.kbgen]\nignore = ["TR210"]\n')
     code, _, err = kbgen("build", "--markdown-only", "--nixos-options", "options.json")
     assert code == 0, err
     page = next((root / "build" / "docs").rglob("services-openssh-enable.md")).read_text()
-    section = page[page.index("## In NixOS"):page.index("## Set in")]
+    section = page[page.index("## In NixOS") : page.index("## Set in")]
     assert "<script" not in section and "<img" not in section and "<b>" not in section
     assert escape.text(PAYLOADS["type"]) in section
     assert escape.text("{{ 7*7 }}") in section
     links = re.findall(r"\]\(([^)\s]*)\)", section)
-    assert links and all(url.startswith("https://github.com/NixOS/nixpkgs/blob/"
-                                        "c508844df6c28fa6dabc1b6af70f3ccbd65c5201/nixos/")
-                         for url in links)
+    assert links and all(
+        url.startswith(
+            "https://github.com/NixOS/nixpkgs/blob/c508844df6c28fa6dabc1b6af70f3ccbd65c5201/nixos/"
+        )
+        for url in links
+    )
     assert "javascript:" not in "".join(links)

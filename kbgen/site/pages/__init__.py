@@ -14,6 +14,20 @@ from kbgen.site.pages.registers import settings_page
 from kbgen.site.pages.risks import risk_pages
 from kbgen.site.pages.tags import tag_pages
 
-__all__ = ["badge", "control_pages", "dashboard_page", "findings_page", "framework_pages",
-           "graph_data", "graph_page", "option_pages", "risk_pages", "section_indexes",
-           "settings_page", "source_pages", "status_pages", "tag_pages", "test_pages"]
+__all__ = [
+    "badge",
+    "control_pages",
+    "dashboard_page",
+    "findings_page",
+    "framework_pages",
+    "graph_data",
+    "graph_page",
+    "option_pages",
+    "risk_pages",
+    "section_indexes",
+    "settings_page",
+    "source_pages",
+    "status_pages",
+    "tag_pages",
+    "test_pages",
+]

@@ -16,8 +16,10 @@ from kbgen.trace.status import MEANING
 
 def badge(status: str) -> str:
     """A status badge; its tooltip says what the status means."""
-    return (f'<span class="kb-badge kb-{status}" title="{escape.attribute(MEANING[status])}">'
-            f"{status}</span>")
+    return (
+        f'<span class="kb-badge kb-{status}" title="{escape.attribute(MEANING[status])}">'
+        f"{status}</span>"
+    )
 
 
 def link(from_page: str, to_page: str, text: str, anchor: str | None = None) -> str:
@@ -26,8 +28,9 @@ def link(from_page: str, to_page: str, text: str, anchor: str | None = None) -> 
 
 def source_link(from_page: str, file: str, line: int) -> str:
     """A link to a line of a flake file's source page."""
-    return link(from_page, paths.source_page(file), escape.text(f"{file}:{line}"),
-                 paths.source_anchor(line))
+    return link(
+        from_page, paths.source_page(file), escape.text(f"{file}:{line}"), paths.source_anchor(line)
+    )
 
 
 def code(text: str) -> str:
@@ -37,24 +40,27 @@ def code(text: str) -> str:
 def control_title(ctx: PageContext, control: Control, page: str) -> str:
     """A control's title as its PRD writes it (links and code rendered), for running text
     and table cells; headings and link text use the escaped plain title instead."""
-    return render_cell(ctx, control.note, control.title_cell, page) or \
-        escape.text(control.title)
+    return render_cell(ctx, control.note, control.title_cell, page) or escape.text(control.title)
 
 
 def evidence_notice(ctx: PageContext) -> str:
     """What the statuses on a page rest on: says plainly when no results were supplied."""
     evidence = ctx.trace.evidence
     if not evidence.supplied:
-        return ('<div class="kb-evidence-notice" markdown>\n\n**No test results were supplied '
-                "for this build.** No control is shown as verified: a status says at most "
-                "that a compliance test names the control (`test-written`).\n\n</div>")
+        return (
+            '<div class="kb-evidence-notice" markdown>\n\n**No test results were supplied '
+            "for this build.** No control is shown as verified: a status says at most "
+            "that a compliance test names the control (`test-written`).\n\n</div>"
+        )
     current = sum(1 for run in evidence.runs if evidence.is_current(run))
     stale = len(evidence.runs) - current
     why = f" ({escape.text(evidence.freshness_note)})" if evidence.freshness_note else ""
-    return (f'<div class="kb-evidence-notice" markdown>\n\nStatuses rest on '
-            f"{len(evidence.runs)} supplied test results from "
-            f"{code(evidence.folder or '')}: {current} for the current flake, {stale} for an "
-            f"earlier revision{why}.\n\n</div>")
+    return (
+        f'<div class="kb-evidence-notice" markdown>\n\nStatuses rest on '
+        f"{len(evidence.runs)} supplied test results from "
+        f"{code(evidence.folder or '')}: {current} for the current flake, {stale} for an "
+        f"earlier revision{why}.\n\n</div>"
+    )
 
 
 def result_badge(outcome: object) -> str:
@@ -65,8 +71,14 @@ def result_badge(outcome: object) -> str:
 
 
 #: NixOS priorities of the wrappers the index unwraps (lower wins).
-_PRIORITIES = {"mkForce": 50, "mkVMOverride": 10, "mkImageMediaOverride": 60, None: 100,
-               "mkDefault": 1000, "mkOptionDefault": 1500}
+_PRIORITIES = {
+    "mkForce": 50,
+    "mkVMOverride": 10,
+    "mkImageMediaOverride": 60,
+    None: 100,
+    "mkDefault": 1000,
+    "mkOptionDefault": 1500,
+}
 #: Longer literal values are not shown inline (the option page shows them in full).
 _INLINE_VALUE = 60
 
@@ -78,12 +90,13 @@ def option_value(ctx: PageContext, path: str, page: str) -> str:
     flake = ctx.trace.flake
     definitions = [d for d in flake.defined(path) if d.test is None]
     if definitions:
-        winner = min(definitions, key=lambda d: d.priority_value or _PRIORITIES.get(
-            d.priority, 100))
+        winner = min(
+            definitions, key=lambda d: d.priority_value or _PRIORITIES.get(d.priority, 100)
+        )
         shown = _literal(winner.value, winner.value_is_literal)
         where = source_link(page, winner.pos.file, winner.pos.line)
         more = f" (set in {len(definitions)} places)" if len(definitions) > 1 else ""
-        return (f"{shown} in {where}{more}" if shown else f"computed in {where}{more}")
+        return f"{shown} in {where}{more}" if shown else f"computed in {where}{more}"
     declared = flake.declared(path)
     if declared:
         shown = _literal(declared[0].default, declared[0].default_is_literal)

@@ -23,28 +23,37 @@ def control_pages(ctx: PageContext) -> dict[str, str]:
 def _control_page(ctx: PageContext, control: Control, page: str, framework_name: str) -> str:
     trace = ctx.trace
     status = trace.status(control)
-    lines = [frontmatter(f"{control.id} {control.title}",
-                         f"{framework_name} {control.id}: {control.title}"),
-             f"# {escape.text(control.id)} {escape.text(control.title)}", "",
-             f"{badge(status)} · "
-             f"{link(page, paths.framework_page(control.framework), escape.text(framework_name))}"
-             f" · layer **{escape.text(control.layer)}** · defined in "
-             f"{link(page, ctx.page_of_note(control.note), escape.text(control.note))}", "",
-             "## Requirement", "",
-             render_cell(ctx, control.note, control.requirement_cell, page)
-             or "_(none written)_", ""]
+    lines = [
+        frontmatter(
+            f"{control.id} {control.title}", f"{framework_name} {control.id}: {control.title}"
+        ),
+        f"# {escape.text(control.id)} {escape.text(control.title)}",
+        "",
+        f"{badge(status)} · "
+        f"{link(page, paths.framework_page(control.framework), escape.text(framework_name))}"
+        f" · layer **{escape.text(control.layer)}** · defined in "
+        f"{link(page, ctx.page_of_note(control.note), escape.text(control.note))}",
+        "",
+        "## Requirement",
+        "",
+        render_cell(ctx, control.note, control.requirement_cell, page) or "_(none written)_",
+        "",
+    ]
     lines += ["## Implemented by", ""]
     if control.options:
         for option in control.options:
             exists = trace.option_exists(option.path)
             if not exists:
-                lines.append(f'- <span class="kb-broken">{escape.text(option.path)}</span> '
-                             "(not declared or defined in the flake)")
+                lines.append(
+                    f'- <span class="kb-broken">{escape.text(option.path)}</span> '
+                    "(not declared or defined in the flake)"
+                )
                 continue
             where = _option_locations(ctx, option.path, page)
-            lines.append(f"- {ctx.option_link(page, option.path)}"
-                         f" = {option_value(ctx, option.path, page)}"
-                         + (f" — {where}" if where else ""))
+            lines.append(
+                f"- {ctx.option_link(page, option.path)}"
+                f" = {option_value(ctx, option.path, page)}" + (f" — {where}" if where else "")
+            )
     else:
         lines.append("_No Nix option (organisational control)._")
     lines += ["", "## Verified by", "", _status_sentence(ctx, control), ""]
@@ -52,8 +61,10 @@ def _control_page(ctx: PageContext, control: Control, page: str, framework_name:
     policies, risks = trace.policies_of(control), trace.risks_of(control)
     if policies or risks:
         lines += ["", "## Policy and residual risk", ""]
-        lines += [f"- {link(page, ctx.page_of_note(p), escape.text(ctx.vault.notes[p].title))}"
-                  for p in policies]
+        lines += [
+            f"- {link(page, ctx.page_of_note(p), escape.text(ctx.vault.notes[p].title))}"
+            for p in policies
+        ]
         lines += [_risk_item(ctx, risk, page) for risk in risks]
     mentions = [n for n in trace.mentions.get(control.key, ()) if n != control.note]
     return "\n".join(lines) + "\n" + backlinks_section(ctx, page, mentions)
@@ -69,11 +80,21 @@ def _risk_item(ctx: PageContext, risk: str, page: str) -> str:
     head = f"- {link(page, risk_page_path(row.id), escape.text(row.id))}: "
     if row.superseded:
         return head + f"{escape.text(row.title)} (superseded)"
-    facts = [f"{name.casefold()} {escape.text(value)}" for name, value in (
-        ("Owner", row.owner), ("Review due", row.field("Review due")),
-        ("Likelihood", row.likelihood), ("Impact", row.impact)) if value]
-    return head + render_cell(ctx, row.note, row.title_cell, page) + \
-        (f" ({', '.join(facts)})" if facts else "")
+    facts = [
+        f"{name.casefold()} {escape.text(value)}"
+        for name, value in (
+            ("Owner", row.owner),
+            ("Review due", row.field("Review due")),
+            ("Likelihood", row.likelihood),
+            ("Impact", row.impact),
+        )
+        if value
+    ]
+    return (
+        head
+        + render_cell(ctx, row.note, row.title_cell, page)
+        + (f" ({', '.join(facts)})" if facts else "")
+    )
 
 
 def _option_locations(ctx: PageContext, path: str, page: str) -> str:
@@ -104,23 +125,29 @@ def _verdicts(ctx: PageContext, control: Control, page: str) -> list[str]:
     lines = []
     for verdict in trace.status_detail(control).verdicts:
         test = tests[verdict.test]
-        head = (f"- {link(page, paths.test_page(test.name), escape.text(test.name))} "
-                f"({test.assertions} checks, {source_link(page, test.pos.file, test.pos.line)})")
+        head = (
+            f"- {link(page, paths.test_page(test.name), escape.text(test.name))} "
+            f"({test.assertions} checks, {source_link(page, test.pos.file, test.pos.line)})"
+        )
         run = verdict.run
         if run is None:
             lines.append(head + ": no result supplied")
             continue
-        when = (run.finished or run.started)
-        lines.append(head + f": {result_badge(verdict.outcome)} "
-                     + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))}, " if when else "")
-                     + f"flake revision {code(run.flake_rev[:12])}"
-                     + ("" if verdict.current else " (stale: the flake changed since)")
-                     + f", from {code(f'{run.path}:{run.line}')}")
+        when = run.finished or run.started
+        lines.append(
+            head
+            + f": {result_badge(verdict.outcome)} "
+            + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))}, " if when else "")
+            + f"flake revision {code(run.flake_rev[:12])}"
+            + ("" if verdict.current else " (stale: the flake changed since)")
+            + f", from {code(f'{run.path}:{run.line}')}"
+        )
         for assertion in run.assertions:
             if assertion.controls is None or control.key in _canonical(trace, assertion):
                 tagged = "" if assertion.controls is None else " (tagged with this control)"
-                lines.append(f"    - {result_badge(assertion.result)} "
-                             f"{escape.text(assertion.name)}{tagged}")
+                lines.append(
+                    f"    - {result_badge(assertion.result)} {escape.text(assertion.name)}{tagged}"
+                )
     return lines
 
 

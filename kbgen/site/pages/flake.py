@@ -37,18 +37,26 @@ _CODE = re.compile(r"(`+)(.+?)\1")
 
 def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str) -> str:
     flake = ctx.trace.flake
-    lines = [frontmatter(path, f"Nix option {path}: where it is declared and set, and the "
-                               "controls it implements."),
-             f"# {code(path)}", ""]
+    lines = [
+        frontmatter(
+            path,
+            f"Nix option {path}: where it is declared and set, and the controls it implements.",
+        ),
+        f"# {code(path)}",
+        "",
+    ]
     blocks: list[str] = []  # values too long for a cell, shown in full after the table
     declared = flake.declared(path)
     if declared:
         d = declared[0]
         default = json.dumps(d.default) if d.default_is_literal else d.default_text or "none"
-        lines += ["| | |", "|---|---|",
-                  f"| Declared | {source_link(page, d.pos.file, d.pos.line)} |",
-                  f"| Type | {_value_cell(d.type_text or '?', 'Type', blocks)} |",
-                  f"| Default | {_value_cell(default, 'Default', blocks)} |"]
+        lines += [
+            "| | |",
+            "|---|---|",
+            f"| Declared | {source_link(page, d.pos.file, d.pos.line)} |",
+            f"| Type | {_value_cell(d.type_text or '?', 'Type', blocks)} |",
+            f"| Default | {_value_cell(default, 'Default', blocks)} |",
+        ]
         if d.description:
             lines.append(f"| Description | {description(d.description)} |")
         lines += ["", *blocks]
@@ -60,19 +68,26 @@ def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str
         for d in definitions:
             value = json.dumps(d.value) if d.value_is_literal else d.value_text
             where = f"{d.pos.file}:{d.pos.line}"
-            lines.append(f"| {source_link(page, d.pos.file, d.pos.line)} "
-                         f"| {_value_cell(value, f'Value set in {where}', blocks)} "
-                         f"| {escape.text(d.priority or 'normal')} |")
+            lines.append(
+                f"| {source_link(page, d.pos.file, d.pos.line)} "
+                f"| {_value_cell(value, f'Value set in {where}', blocks)} "
+                f"| {escape.text(d.priority or 'normal')} |"
+            )
         lines += ["", *blocks]
     lines += ["## Controls", ""]
-    lines += [f"- {link(page, paths.control_page(c.key), escape.text(c.key))} "
-              f"{control_title(ctx, c, page)}" for c in controls] or ["_No control cites it._"]
+    lines += [
+        f"- {link(page, paths.control_page(c.key), escape.text(c.key))} "
+        f"{control_title(ctx, c, page)}"
+        for c in controls
+    ] or ["_No control cites it._"]
     pinned = [s for s in ctx.trace.settings.settings if s.canonical_path == path]
     if pinned:
         lines += ["", "## Resolved setting", ""]
         settings = f"{paths.GENERATED}/settings.md"
-        lines += [f"- {link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
-                  for s in pinned]
+        lines += [
+            f"- {link(page, settings, escape.text(s.title), escape.anchor_id(s.id))}"
+            for s in pinned
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -85,11 +100,19 @@ def upstream_section(ctx: PageContext, path: str, page: str) -> list[str]:
     if match is None or match.option is None:
         return []
     option, blocks = match.option, []
-    heading = "In NixOS" if match.kind == "option" else \
-        f"In NixOS (below the freeform option {code(option.path)})"
-    lines = [f"## {heading}", "", "| | |", "|---|---|",
-             f"| Type | {_value_cell(option.type, 'NixOS type', blocks)} |",
-             f"| Default | {_value_cell(option.default or 'none', 'NixOS default', blocks)} |"]
+    heading = (
+        "In NixOS"
+        if match.kind == "option"
+        else f"In NixOS (below the freeform option {code(option.path)})"
+    )
+    lines = [
+        f"## {heading}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Type | {_value_cell(option.type, 'NixOS type', blocks)} |",
+        f"| Default | {_value_cell(option.default or 'none', 'NixOS default', blocks)} |",
+    ]
     if option.description:
         lines.append(f"| Description | {description(option.description)} |")
     if option.replacement:
@@ -128,7 +151,7 @@ def description(text: str) -> str:
     rest as text."""
     out, position = [], 0
     for match in _CODE.finditer(text):
-        out += [escape.text(text[position:match.start()]), code(match.group(2).strip())]
+        out += [escape.text(text[position : match.start()]), code(match.group(2).strip())]
         position = match.end()
     out.append(escape.text(text[position:]))
     return "".join(out)
@@ -139,17 +162,25 @@ def test_pages(ctx: PageContext) -> dict[str, str]:
     pages = {}
     for test in trace.tests:
         page = paths.test_page(test.name)
-        lines = [frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
-                 f"# Test {code(test.name)}", "",
-                 f"Defined in {source_link(page, test.pos.file, test.pos.line)}"
-                 f" · {test.assertions} assertions · nodes: "
-                 f"{', '.join(escape.text(n) for n in test.node_names) or '?'}", "",
-                 "## Controls it verifies", ""]
+        lines = [
+            frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
+            f"# Test {code(test.name)}",
+            "",
+            f"Defined in {source_link(page, test.pos.file, test.pos.line)}"
+            f" · {test.assertions} assertions · nodes: "
+            f"{', '.join(escape.text(n) for n in test.node_names) or '?'}",
+            "",
+            "## Controls it verifies",
+            "",
+        ]
         for key in test.controls:
             control = trace.canonical_control(key)
-            lines.append(f"- {link(page, paths.control_page(control.key), escape.text(key))} "
-                         f"{control_title(ctx, control, page)}" if control else
-                         f'- <span class="kb-broken">{escape.text(key)}</span> (no such control)')
+            lines.append(
+                f"- {link(page, paths.control_page(control.key), escape.text(key))} "
+                f"{control_title(ctx, control, page)}"
+                if control
+                else f'- <span class="kb-broken">{escape.text(key)}</span> (no such control)'
+            )
         lines += ["", "## Last result", "", *_last_result(ctx, test.name)]
         lines += ["", "## Options its nodes set", ""]
         lines += [f"- {_option_link(ctx, page, o)}" for o in test.options_set] or ["_none_"]
@@ -168,21 +199,27 @@ def _last_result(ctx: PageContext, test: str) -> list[str]:
     if run is None:
         return ["_No result was supplied for this test in this build._"]
     when = run.finished or run.started
-    lines = [f"{result_badge(run.result)} "
-             + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))} · " if when else "")
-             + f"flake revision {code(run.flake_rev[:12])}"
-             + (" (current)" if current else " (stale: the flake changed since)")
-             + f" · system {code(run.system or '?')} · from {code(f'{run.path}:{run.line}')}",
-             ""]
+    lines = [
+        f"{result_badge(run.result)} "
+        + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))} · " if when else "")
+        + f"flake revision {code(run.flake_rev[:12])}"
+        + (" (current)" if current else " (stale: the flake changed since)")
+        + f" · system {code(run.system or '?')} · from {code(f'{run.path}:{run.line}')}",
+        "",
+    ]
     if run.error:
         lines += [f"Error: {escape.text(run.error[:500])}", ""]
     if run.assertions:
         lines += ["| Assertion | Result | Controls |", "|---|---|---|"]
         for assertion in run.assertions:
-            controls = "all of the test's" if assertion.controls is None else ", ".join(
-                escape.text(c) for c in assertion.controls)
-            lines.append(f"| {escape.text(assertion.name)} | {result_badge(assertion.result)} "
-                         f"| {controls} |")
+            controls = (
+                "all of the test's"
+                if assertion.controls is None
+                else ", ".join(escape.text(c) for c in assertion.controls)
+            )
+            lines.append(
+                f"| {escape.text(assertion.name)} | {result_badge(assertion.result)} | {controls} |"
+            )
     return lines
 
 
@@ -196,8 +233,11 @@ def source_pages(ctx: PageContext) -> dict[str, str]:
             text = (root / nix_file.path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        pages[page] = (frontmatter(nix_file.path, f"Source of {nix_file.path}.",
-                                   ["search:", "  exclude: true"])
-                       + f"# {code(nix_file.path)}\n\n"
-                       + escape.fenced(text, 'nix linenums="1"'))
+        pages[page] = (
+            frontmatter(
+                nix_file.path, f"Source of {nix_file.path}.", ["search:", "  exclude: true"]
+            )
+            + f"# {code(nix_file.path)}\n\n"
+            + escape.fenced(text, 'nix linenums="1"')
+        )
     return pages

@@ -39,26 +39,34 @@ def risk_pages(ctx: PageContext) -> dict[str, str]:
         page = risk_page_path(row.id)
         pages[page] = _risk_page(ctx, row, page, register, controls.get(row.id, []))
     index = f"{paths.GENERATED}/risks/index.md"
-    lines = [frontmatter("Residual risks", "Every row of the residual-risk register."),
-             "# Residual risks", "",
-             f"The rows of the {link(index, register, 'residual-risk register')}, one page each.",
-             ""]
+    lines = [
+        frontmatter("Residual risks", "Every row of the residual-risk register."),
+        "# Residual risks",
+        "",
+        f"The rows of the {link(index, register, 'residual-risk register')}, one page each.",
+        "",
+    ]
     for row in trace.risks.rows:
         state = " (superseded)" if row.superseded else ""
-        lines.append(f"- {link(index, risk_page_path(row.id), escape.text(row.id))} "
-                     f"{_title(ctx, row, index)}{state}")
+        lines.append(
+            f"- {link(index, risk_page_path(row.id), escape.text(row.id))} "
+            f"{_title(ctx, row, index)}{state}"
+        )
     pages[index] = "\n".join(lines) + "\n"
     return pages
 
 
-def _risk_page(ctx: PageContext, row: RiskRow, page: str, register: str,
-               controls: list) -> str:
+def _risk_page(ctx: PageContext, row: RiskRow, page: str, register: str, controls: list) -> str:
     title = f"{row.id} {_plain(row.title)}"
-    lines = [frontmatter(title, f"Residual risk {row.id}: {_plain(row.title)}"),
-             f"# {escape.text(row.id)} {_title(ctx, row, page)}", "",
-             ("**Superseded.** " if row.superseded else "")
-             + f"Row {link(page, register, escape.text(row.id), row.anchor)} of the "
-             f"{link(page, register, 'residual-risk register')}.", ""]
+    lines = [
+        frontmatter(title, f"Residual risk {row.id}: {_plain(row.title)}"),
+        f"# {escape.text(row.id)} {_title(ctx, row, page)}",
+        "",
+        ("**Superseded.** " if row.superseded else "")
+        + f"Row {link(page, register, escape.text(row.id), row.anchor)} of the "
+        f"{link(page, register, 'residual-risk register')}.",
+        "",
+    ]
     resolved = _row_links(ctx, row)
     lines.append('<div class="kb-risk-fields" markdown>')
     lines.append("")
@@ -69,15 +77,17 @@ def _risk_page(ctx: PageContext, row: RiskRow, page: str, register: str,
     if controls:
         for control in controls:
             to = link(page, paths.control_page(control.key), escape.text(control.key))
-            lines.append(f"- {to} {escape.text(control.title)} "
-                         f"{badge(ctx.trace.status(control))}")
+            lines.append(f"- {to} {escape.text(control.title)} {badge(ctx.trace.status(control))}")
     else:
         lines.append("_No control names this risk in its policy / risk column._")
     notes = sorted(ctx.trace.mentions.get(row.id, ()))
     if notes:
         lines += ["", "## Mentioned in", ""]
-        lines += [f"- {link(page, ctx.page_of_note(n), escape.text(ctx.vault.notes[n].title))}"
-                  for n in notes if n in ctx.vault.notes]
+        lines += [
+            f"- {link(page, ctx.page_of_note(n), escape.text(ctx.vault.notes[n].title))}"
+            for n in notes
+            if n in ctx.vault.notes
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -95,8 +105,11 @@ def _plain(text: str) -> str:
 
 
 def _row_links(ctx: PageContext, row: RiskRow) -> list[ResolvedLink]:
-    return [r for r in ctx.vault.links_by_source.get(row.note, ())
-            if r.link.origin == "body" and r.link.line == row.line]
+    return [
+        r
+        for r in ctx.vault.links_by_source.get(row.note, ())
+        if r.link.origin == "body" and r.link.line == row.line
+    ]
 
 
 def _cell(ctx: PageContext, text: str, resolved: list[ResolvedLink], page: str) -> str:

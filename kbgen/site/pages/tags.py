@@ -56,9 +56,13 @@ def tag_pages(ctx: PageContext) -> dict[str, str]:
     pages = {}
     for page, notes in by_tag.items():
         tag = names[page]
-        lines = [frontmatter(f"Tag: {tag}", f"Notes tagged {tag}."),
-                 f"# Tag {escape.code(tag)}", "",
-                 f"{len(notes)} notes · {link(page, f'{TAGS_DIR}/index.md', 'all tags')}", ""]
+        lines = [
+            frontmatter(f"Tag: {tag}", f"Notes tagged {tag}."),
+            f"# Tag {escape.code(tag)}",
+            "",
+            f"{len(notes)} notes · {link(page, f'{TAGS_DIR}/index.md', 'all tags')}",
+            "",
+        ]
         for path in sorted(notes, key=lambda p: ctx.vault.notes[p].title.casefold()):
             note = ctx.vault.notes[path]
             line = f"- {link(page, ctx.page_of_note(path), escape.text(note.title))}"
@@ -69,7 +73,6 @@ def tag_pages(ctx: PageContext) -> dict[str, str]:
     index = f"{TAGS_DIR}/index.md"
     lines = [frontmatter("Tags", "Every tag the notes carry."), "# Tags", ""]
     for page in sorted(by_tag, key=lambda p: names[p].casefold()):
-        lines.append(f"- {link(index, page, escape.text(names[page]))} "
-                     f"({len(by_tag[page])})")
+        lines.append(f"- {link(index, page, escape.text(names[page]))} ({len(by_tag[page])})")
     pages[index] = "\n".join(lines) + "\n"
     return pages
