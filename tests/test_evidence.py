@@ -237,3 +237,38 @@ def test_require_evidence_fails_on_the_bundled_project_and_passes_with_full_resu
         "error",
     )
     assert code == 0, out
+
+
+def test_control_page_shows_each_assertion_with_its_line_and_result(tmp_path, kbgen, monkeypatch):
+    """The script's subtests are indexed with their lines; the control page links each one
+    that speaks for the control and shows the result the evidence gives it."""
+    root = project(tmp_path)
+    test = root / "flake" / "tests" / "ssh.nix"
+    test.write_text(
+        test.read_text().replace(
+            '    machine.succeed("sshd -T',
+            '    with subtest("only key logins",\n'
+            '                 controls=["nist-800-53/AC-17"]):\n'
+            '        machine.succeed("sshd -T',
+        )
+    )
+    head = commit_all(root)
+    (root / "evidence").mkdir()
+    (root / "evidence" / "ssh.json").write_text(
+        _result(
+            "ssh",
+            "passed",
+            head,
+            assertions=[
+                {"name": "only key logins", "controls": ["nist-800-53/AC-17"], "result": "passed"}
+            ],
+        )
+    )
+    monkeypatch.chdir(root)
+    code, _out, err = kbgen("build", "--markdown-only")
+    assert code == 0, err
+    page = (root / "build/docs/kb/controls/nist-800-53/ac/ac-17.md").read_text()
+    assert "kb-verified" in page
+    line = next(i for i, text in enumerate(test.read_text().splitlines(), 1) if "subtest" in text)
+    assert "only key logins (tagged with this control)" in page
+    assert f"flake/tests/ssh.nix:{line}" in page and f"__codelineno-0-{line}" in page

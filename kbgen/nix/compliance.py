@@ -7,15 +7,16 @@ and friends) have their nodes read the same way, untagged.
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from .model import ComplianceTest
+from .model import ComplianceTest, Pos, Subtest
 from .scope import DefinitionSink, Scope, WalkState
 from .strings import string_chunks
 from .syntax import ATTRSETS, STRINGS, apply_chain, bindings, list_items
-from .testscript import count_assertions
+from .testscript import count_assertions, find_subtests
 
 if TYPE_CHECKING:
     from .modules import ModuleReader
@@ -51,6 +52,7 @@ class ComplianceTestReader:
                 assertions=self._assertions(attrs.get("testScript"), scope),
                 pos=source.node_pos(head if head is not None else call),
                 node_names=tuple(node_names),
+                subtests=self._subtests(attrs.get("testScript"), scope),
             )
         )
 
@@ -67,14 +69,40 @@ class ComplianceTestReader:
         controls = (self.source.literal_string(item) for item in list_items(items))
         return [control for control in controls if control is not None]
 
-    def _assertions(self, node: Node | None, scope: Scope) -> int:
-        """Checks in a literal ``testScript`` (also ``{ nodes, ... }: ''...''``); else 0."""
+    def _script_chunks(self, node: Node | None, scope: Scope) -> list | None:
+        """The chunks of a literal ``testScript`` (also ``{ nodes, ... }: ''...''``)."""
         script, _ = self.reader.peel(node, scope)
         while script is not None and script.type == "function_expression":
             script, _ = self.reader.peel(script.child_by_field_name("body"), scope)
         if script is None or script.type not in STRINGS:
+            return None
+        return string_chunks(script, self.source.src)
+
+    def _subtests(self, node: Node | None, scope: Scope) -> tuple[Subtest, ...]:
+        """The ``with subtest(...)`` blocks of a literal script, with their positions (a
+        call may span lines: the script is scanned whole, then mapped back to chunks)."""
+        chunks = self._script_chunks(node, scope) or []
+        starts, parts, offset = [], [], 0
+        for chunk in chunks:
+            text = "_" if chunk.interpolation else chunk.text
+            starts.append(offset)
+            parts.append(text)
+            offset += len(text)
+        found = []
+        for name, controls, at in find_subtests("".join(parts)):
+            index = bisect.bisect_right(starts, at) - 1
+            chunk = chunks[index]
+            line = self.source.pos(chunk.start).line + parts[index].count(
+                "\n", 0, at - starts[index]
+            )
+            found.append(Subtest(name, controls, Pos(self.source.path, line, 1)))
+        return tuple(found)
+
+    def _assertions(self, node: Node | None, scope: Scope) -> int:
+        """Checks in a literal ``testScript`` (also ``{ nodes, ... }: ''...''``); else 0."""
+        chunks = self._script_chunks(node, scope)
+        if chunks is None:
             return 0
-        chunks = string_chunks(script, self.source.src)
         # Interpolations become a neutral name so that their Nix source is not
         # mistaken for Python calls.
         return count_assertions("".join("_" if c.interpolation else c.text for c in chunks))

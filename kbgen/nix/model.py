@@ -185,6 +185,16 @@ class NixParseError:
 
 
 @dataclass(frozen=True, slots=True)
+class Subtest:
+    """A ``with subtest("name", controls=[...]):`` block of a test script."""
+
+    name: str
+    #: The controls it is tagged with; None: every control of its test.
+    controls: tuple[str, ...] | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class ComplianceTest:
     """A ``mkComplianceTest { ... }`` call.
 
@@ -200,6 +210,8 @@ class ComplianceTest:
     assertions: int
     pos: Pos
     node_names: tuple[str, ...] = ()
+    #: The script's subtests (its assertions as evidence names them), in order.
+    subtests: tuple[Subtest, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

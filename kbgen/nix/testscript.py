@@ -59,3 +59,23 @@ def _blank(literal: str) -> str:
     # Keep the quotes and the newlines so that line structure (and therefore
     # what starts a line) is unchanged.
     return '""' + "\n" * literal.count("\n")
+
+
+# ``with subtest("name"):`` or ``with subtest("name", controls=["fw/ID", ...]):`` (the call
+# may span lines)
+# (the flake's mkComplianceTest records each such block as an assertion of the evidence).
+_SUBTEST = re.compile(
+    r"""\bwith\s+subtest\(\s*(?P<q>["'])(?P<name>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
+    r"""(?:\s*,\s*controls\s*=\s*\[(?P<controls>[^\]]*)\])?"""
+)
+_QUOTED = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
+
+
+def find_subtests(script: str) -> list[tuple[str, tuple[str, ...] | None, int]]:
+    """The subtests a script opens: (name, controls or None, offset of ``with``)."""
+    found = []
+    for match in _SUBTEST.finditer(script):
+        controls = match.group("controls")
+        tags = None if controls is None else tuple(m.group(2) for m in _QUOTED.finditer(controls))
+        found.append((match.group("name"), tags, match.start()))
+    return found

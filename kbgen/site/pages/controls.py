@@ -132,24 +132,46 @@ def _verdicts(ctx: PageContext, control: Control, page: str) -> list[str]:
         run = verdict.run
         if run is None:
             lines.append(head + ": no result supplied")
-            continue
-        when = run.finished or run.started
-        lines.append(
-            head
-            + f": {result_badge(verdict.outcome)} "
-            + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))}, " if when else "")
-            + f"flake revision {code(run.flake_rev[:12])}"
-            + ("" if verdict.current else " (stale: the flake changed since)")
-            + f", from {code(f'{run.path}:{run.line}')}"
-        )
-        for assertion in run.assertions:
-            if assertion.controls is None or control.key in _canonical(trace, assertion):
-                tagged = "" if assertion.controls is None else " (tagged with this control)"
-                lines.append(
-                    f"    - {result_badge(assertion.result)} {escape.text(assertion.name)}{tagged}"
-                )
+        else:
+            when = run.finished or run.started
+            lines.append(
+                head
+                + f": {result_badge(verdict.outcome)} "
+                + (f"on {escape.text(when.strftime('%Y-%m-%d %H:%M UTC'))}, " if when else "")
+                + f"flake revision {code(run.flake_rev[:12])}"
+                + ("" if verdict.current else " (stale: the flake changed since)")
+                + f", from {code(f'{run.path}:{run.line}')}"
+            )
+        lines += _assertion_lines(ctx, control, page, test, run)
     return lines
 
 
-def _canonical(trace, assertion) -> set[str]:
-    return {c.key for key in assertion.controls or () if (c := trace.canonical_control(key))}
+def _assertion_lines(ctx: PageContext, control: Control, page: str, test, run) -> list[str]:
+    """The assertions that speak for the control: the script's subtests (linked to their
+    line) with the result the run gives each, and results the script does not show."""
+    results = {a.name: a for a in run.assertions} if run is not None else {}
+    lines, shown = [], set()
+    for subtest in test.subtests:
+        if subtest.controls is not None and control.key not in _keys(ctx.trace, subtest.controls):
+            continue
+        shown.add(subtest.name)
+        result = results.get(subtest.name)
+        outcome = f"{result_badge(result.result)} " if result is not None else ""
+        tagged = "" if subtest.controls is None else " (tagged with this control)"
+        where = source_link(page, subtest.pos.file, subtest.pos.line)
+        lines.append(f"    - {outcome}{escape.text(subtest.name)}{tagged}, {where}")
+    for assertion in results.values():
+        if assertion.name in shown or (
+            assertion.controls is not None
+            and control.key not in _keys(ctx.trace, assertion.controls)
+        ):
+            continue
+        tagged = "" if assertion.controls is None else " (tagged with this control)"
+        lines.append(
+            f"    - {result_badge(assertion.result)} {escape.text(assertion.name)}{tagged}"
+        )
+    return lines
+
+
+def _keys(trace, controls) -> set[str]:
+    return {c.key for key in controls or () if (c := trace.canonical_control(key))}
