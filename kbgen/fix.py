@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbgen.errors import KbgenError
+from kbgen.fileio import atomic_write, inside
 from kbgen.rules.base import Edit, Finding, FixSafety
 
 
@@ -100,7 +99,7 @@ def _writable(target: Path, real_root: Path) -> Path:
     """The regular file a fix of ``target`` reads and writes: a symlink is followed
     (and written through) only when its real target is a file inside the vault."""
     resolved = target.resolve(strict=True)
-    if not resolved.is_relative_to(real_root):
+    if not inside(resolved, real_root):
         raise PermissionError(f"it is a symlink to {resolved}, outside the vault; not followed")
     if not resolved.is_file():
         raise PermissionError("not a regular file")
@@ -158,25 +157,6 @@ def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Find
     return "".join(lines), applied
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename it over the original,
-    keeping the original's permission bits."""
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".kbgen-tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_fixes(result: FixResult, root: Path) -> None:
     """Write every changed file; a symlinked note is written through its link (the link
     stays a link), and only when the file it reaches is still inside the vault."""
@@ -186,4 +166,4 @@ def write_fixes(result: FixResult, root: Path) -> None:
             target = _writable(root / path, real_root)
         except (OSError, RuntimeError) as exc:
             raise KbgenError(f"fix not written: {exc}", path) from exc
-        write_atomic(target, new)
+        atomic_write(target, new.encode("utf-8"), durable=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kbgen.config import Config
+from kbgen.fileio import inside
 from kbgen.vault.model import Vault
 
 if TYPE_CHECKING:
@@ -29,14 +30,14 @@ class ProjectFiles:
         return self._lines[rel]
 
     def is_dir(self, rel: str) -> bool:
-        real = (self.root / rel).resolve()
-        return real.is_relative_to(self.root) and real.is_dir()
+        candidate = self.root / rel
+        return inside(candidate, self.root) and candidate.resolve().is_dir()
 
     def _count(self, rel: str) -> int | None:
         candidate = self.root / rel
         try:
             real = candidate.resolve()
-            if not real.is_relative_to(self.root) or not real.is_file():
+            if not inside(real, self.root) or not real.is_file():
                 return None
             with real.open("rb") as handle:
                 data = handle.read()

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from kbgen.fileio import inside
 from kbgen.names import slug
 from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.vault.files import read_note
@@ -273,7 +274,7 @@ def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
         )
 
     try:
-        if not path.resolve().is_relative_to(vault_root.resolve()):
+        if not inside(path, vault_root):
             raise PermissionError("outside the vault")
         if not path.exists():
             return ResolvedSettings(shown, False, (), ())

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from kbgen.errors import KbgenError
+from kbgen.fileio import inside
 
 #: Folders Obsidian keeps for itself, and version-control folders.
 ALWAYS_SKIPPED = frozenset({".obsidian", ".trash", ".git"})
@@ -95,7 +96,7 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
             full = Path(directory, name)
             if full.is_symlink():
                 # os.walk does not descend into linked folders; say so when they leave the vault.
-                if not _inside(full, real_root):
+                if not inside(full, real_root):
                     problems.append(
                         FileProblem(
                             rel,
@@ -112,7 +113,7 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
             if matches(rel, exclude):
                 continue
             full = Path(directory, name)
-            if full.is_symlink() and not _inside(full, real_root):
+            if full.is_symlink() and not inside(full, real_root):
                 problems.append(
                     FileProblem(
                         rel,
@@ -134,13 +135,6 @@ def discover(root: Path, exclude: tuple[str, ...] = ()) -> VaultFiles:
     return VaultFiles(
         real_root, tuple(notes), frozenset(attachments), frozenset(folders), tuple(problems)
     )
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root)
-    except (OSError, RuntimeError):  # dangling or looping link
-        return False
 
 
 _SPECIAL_KINDS = (
