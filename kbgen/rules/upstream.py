@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from kbgen.nix.model import OptionDef, split_path
@@ -48,6 +49,10 @@ class _Own:
         return True  # the path is a declared option set or a prefix of one
 
 
+#: A code span that reads as an option path: dotted names, quoted names, ``<name>``, ``*``.
+_OPTION_LIKE = re.compile(r'[a-z][A-Za-z0-9]*(\.(?:[A-Za-z0-9_-]+|"[^"]*"|<name>|\*))+')
+
+
 def _upstream_paths(ctx: Context) -> tuple[UpstreamOptions, _Own] | None:
     model = ctx.trace_model
     if model.upstream is None:
@@ -86,12 +91,14 @@ def _definition_hit(d: OptionDef, message: str) -> Hit:
     command="trace",
 )
 def unknown_upstream_option(ctx: Context) -> Iterator[Hit]:
-    """A NixOS option set by the flake or cited by a PRD that NixOS does not have.
+    """A NixOS option set by the flake or cited by a PRD or note that NixOS does not have.
 
     ## What it does
     With `[tool.kbgen] nixos-options` (or `--nixos-options FILE`) naming NixOS's
     `options.json` (the flake's `nixos-options` output), looks up every upstream option
-    path that a module defines, a compliance test's node sets, or a PRD's control cites.
+    path that a module defines, a compliance test's node sets, a PRD's control cites, or a
+    note names in backticks (a code span that reads as an option path in a namespace
+    NixOS has, such as `services.…` or `security.…`).
     Paths of the flake's own options (`compliance.*`) are left to TR202 and TR208.
     `<name>` and `*` in the file match any attribute name or list element
     (`environment.etc."ssh/ssh_config".text` is `environment.etc.<name>.text`); a key
@@ -129,8 +136,10 @@ def unknown_upstream_option(ctx: Context) -> Iterator[Hit]:
     for d in model.flake.definitions:
         if _checked(d.path, own) and (message := problem(d.path)):
             yield _definition_hit(d, message)
+    cited = set()
     for control in model.controls.controls:
         for option in control.options:
+            cited.add((control.note, option.line, option.column))
             if _checked(option.path, own) and (message := problem(option.path)):
                 yield Hit(
                     control.note,
@@ -138,6 +147,18 @@ def unknown_upstream_option(ctx: Context) -> Iterator[Hit]:
                     option.column,
                     f"{control.key} cites {option.path}, which {message}",
                 )
+    for path, note in model.vault.notes.items():
+        for span in note.code_spans:
+            text = span.text.strip()
+            if (path, span.line, span.column) in cited or not _OPTION_LIKE.fullmatch(text):
+                continue
+            namespace = text.split(".", 1)[0]
+            if (
+                namespace in upstream.namespaces
+                and _checked(text, own)
+                and (message := problem(text))
+            ):
+                yield Hit(path, span.line, span.column, f"the note names {text}, which {message}")
 
 
 @rule(
