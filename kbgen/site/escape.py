@@ -7,6 +7,7 @@ on a generated page goes through exactly one of these, chosen by where it lands:
 context                helper
 =====================  =========================================================
 Markdown text          :func:`text` (also inside table cells and headings)
+prose with `code`      :func:`prose` (backticked spans as inline code, the rest text)
 link text              :func:`link_text`
 inline code            :func:`code` (an HTML ``<code>`` element, safe in a table)
 link destination       :func:`destination` (percent-encoded path and fragment)
@@ -61,6 +62,20 @@ _MARKUP = str.maketrans(
 def text(value: object) -> str:
     """Text shown as written, on one line, in running Markdown, a heading or a table cell."""
     return str(value).translate(_MARKUP)
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def prose(value: object) -> str:
+    """Plain prose that marks code with backticks (a Nix option's description, a rule's
+    message): each backticked span as inline code, the rest as text."""
+    value, out, position = str(value), [], 0
+    for match in _CODE_SPAN.finditer(value):
+        out += [text(value[position : match.start()]), code(match.group(2).strip())]
+        position = match.end()
+    out.append(text(value[position:]))
+    return "".join(out)
 
 
 def link_text(value: object) -> str:

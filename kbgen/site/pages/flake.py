@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from collections import defaultdict
 
@@ -31,8 +30,6 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
 
 #: Longer values (and any that spans lines) go in a code block below their table.
 _CELL_VALUE = 80
-#: Inline code in a description written in Nix (a single run of backticks on each side).
-_CODE = re.compile(r"(`+)(.+?)\1")
 
 
 def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str) -> str:
@@ -58,7 +55,7 @@ def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str
             f"| Default | {_value_cell(default, 'Default', blocks)} |",
         ]
         if d.description:
-            lines.append(f"| Description | {description(d.description)} |")
+            lines.append(f"| Description | {escape.prose(d.description)} |")
         lines += ["", *blocks]
     lines += upstream_section(ctx, path, page)
     definitions = [d for d in flake.defined(path) if d.test is None]
@@ -114,7 +111,7 @@ def upstream_section(ctx: PageContext, path: str, page: str) -> list[str]:
         f"| Default | {_value_cell(option.default or 'none', 'NixOS default', blocks)} |",
     ]
     if option.description:
-        lines.append(f"| Description | {description(option.description)} |")
+        lines.append(f"| Description | {escape.prose(option.description)} |")
     if option.replacement:
         lines.append(f"| Status | {escape.text(option.replacement)} |")
     rev = ctx.trace.nixpkgs_revision
@@ -144,17 +141,6 @@ def _value_cell(value: str, label: str, blocks: list[str]) -> str:
     body = f"{first}\n{textwrap.dedent(rest)}" if rest else first
     blocks += [f"{escape.text(label)}:", "", escape.fenced(body, "nix"), ""]
     return f"{escape.text(label.split(' set in ')[0].lower())} shown in full below the table"
-
-
-def description(text: str) -> str:
-    """An option's description as Nix writes it: backticked spans as inline code, the
-    rest as text."""
-    out, position = [], 0
-    for match in _CODE.finditer(text):
-        out += [escape.text(text[position : match.start()]), code(match.group(2).strip())]
-        position = match.end()
-    out.append(escape.text(text[position:]))
-    return "".join(out)
 
 
 def test_pages(ctx: PageContext) -> dict[str, str]:

@@ -30,7 +30,7 @@ def findings_page(ctx: PageContext, findings: list[Finding]) -> dict[str, str]:
         for f in findings:
             lines.append(
                 f"| {escape.text(f'{f.path}:{f.line}:{f.column}')} | {f.code} "
-                f"{f.name} | {f.severity} | {escape.text(f.message)} |"
+                f"{f.name} | {f.severity} | {escape.prose(f.message)} |"
             )
     return {page: "\n".join(lines) + "\n"}
 
