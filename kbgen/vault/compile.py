@@ -20,7 +20,7 @@ from kbgen.config import Config
 from kbgen.vault.cache import ParseCache
 from kbgen.vault.files import FileProblem, VaultFiles, discover, read_note
 from kbgen.vault.model import ResolvedLink, Target, Vault
-from kbgen.vault.packing import pack, unpack
+from kbgen.vault.packing import from_transfer, to_transfer
 from kbgen.vault.parse import parse_note
 from kbgen.vault.records import Note
 from kbgen.vault.resolve import Resolver
@@ -136,7 +136,7 @@ def _parse_all(
             for future in futures:
                 batch_notes, batch_problems = future.result()
                 problems.extend(batch_problems)
-                parsed.update((path, unpack(packed)) for path, packed in batch_notes)
+                parsed.update((path, from_transfer(sent)) for path, sent in batch_notes)
     else:
         problems.extend(_parse_here(root, todo, parsed))
     notes = [parsed[rel] for rel in paths if rel in parsed]
@@ -167,8 +167,8 @@ def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[Fil
 def _parse_batch(
     root: Path, paths: tuple[str, ...]
 ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
-    """Read and parse some notes in a worker; results are packed (plain lists) to travel
+    """Read and parse some notes in a worker; results are plain tuples (to_transfer) to travel
     cheaply between processes."""
     notes: dict[str, Note] = {}
     problems = _parse_here(root, list(paths), notes)
-    return [(path, pack(note)) for path, note in notes.items()], problems
+    return [(path, to_transfer(note)) for path, note in notes.items()], problems

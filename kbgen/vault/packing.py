@@ -22,6 +22,7 @@ from kbgen.vault.records import (
     Link,
     Macro,
     Note,
+    NoteProblemKind,
     Problem,
     RawHtml,
     Suppression,
@@ -117,7 +118,7 @@ def unpack(packed: Any) -> Note:
             **values,
             frontmatter=MappingProxyType(frontmatter),
             tables=tuple(_table(t) for t in _list(tables)),
-            lines=_row(lines, (str,) * len(_list(lines))),
+            lines=_strings(lines),
             **records,
         )
     except PackError:
@@ -131,6 +132,28 @@ def _list(value: Any, length: int | None = None) -> list | tuple:
     if type(value) not in (list, tuple) or (length is not None and len(value) != length):
         raise PackError("expected a list" + (f" of {length}" if length is not None else ""))
     return value
+
+
+def _allowed(kind: Any) -> frozenset[type]:
+    """The Python types a field of ``kind`` may hold, packed (from JSON or a worker)."""
+    if kind is OPT:
+        return frozenset({str, type(None)})
+    if kind is STRS or kind is INTS:
+        return frozenset({list, tuple})
+    if kind is str:
+        return frozenset({str, NoteProblemKind})  # a worker's problems keep their kind
+    return frozenset({kind})
+
+
+#: Per record type: the allowed types of each field (checked at C speed with ``map``),
+#: and the positions of its tuple fields with their item type.
+_CHECKS = {
+    kind: (
+        tuple(_allowed(k) for k in spec),
+        tuple((i, str if k is STRS else int) for i, k in enumerate(spec) if k in (STRS, INTS)),
+    )
+    for kind, spec in _SPECS.items()
+}
 
 
 def _row(values: Any, types: tuple[Any, ...]) -> tuple:
@@ -152,7 +175,27 @@ def _row(values: Any, types: tuple[Any, ...]) -> tuple:
 
 
 def _record(kind: type, values: Any) -> Any:
-    return kind._make(_row(values, _SPECS[kind]))
+    """One record; every field's type is checked (a bool is no int, a list no string)."""
+    allowed, sequences = _CHECKS[kind]
+    if (
+        type(values) not in (list, tuple)
+        or len(values) != len(allowed)
+        or not all(map(frozenset.__contains__, allowed, map(type, values)))
+    ):
+        raise PackError(f"malformed {kind.__name__} record")
+    if sequences:
+        values = list(values)
+        for index, item in sequences:
+            if not set(map(type, values[index])) <= {item}:
+                raise PackError(f"malformed {kind.__name__} record")
+            values[index] = tuple(values[index])
+    return kind._make(values)
+
+
+def _strings(values: Any) -> tuple[str, ...]:
+    if not set(map(type, _list(values))) <= {str}:
+        raise PackError("expected a list of strings")
+    return tuple(values)
 
 
 def _table(values: Any) -> Table:
@@ -219,3 +262,56 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, list | dict | set):
         raise PackError("unhashable frontmatter key")
     return value
+
+
+# -- between processes -------------------------------------------------------------------
+#
+# A worker's parsed notes travel back through multiprocessing's own pickle, from a
+# process kbgen started itself: nothing untrusted is read, so no check is needed and the
+# records travel as plain tuples (pickle handles those in C, named tuples one call each).
+
+
+def to_transfer(note: Note) -> tuple:
+    """``note`` as plain tuples, for the way back from a worker process."""
+    tables = tuple(
+        (
+            tuple(map(tuple, t.header)),
+            tuple(tuple(map(tuple, r)) for r in t.rows),
+            t.line,
+            t.raw_cell_counts,
+            t.section,
+        )
+        for t in note.tables
+    )
+    return (
+        tuple(getattr(note, name) for name in _SCALARS),
+        dict(note.frontmatter),
+        tuple(tuple(map(tuple, getattr(note, name))) for name in _LISTS),
+        tables,
+        note.lines,
+    )
+
+
+def from_transfer(sent: tuple) -> Note:
+    """The note :func:`to_transfer` sent."""
+    scalars, front, lists, tables, lines = sent
+    records = {
+        name: tuple(map(kind._make, rows))
+        for name, kind, rows in zip(_LISTS, _LIST_TYPES, lists, strict=True)
+    }
+    return Note(
+        **dict(zip(_SCALARS, scalars, strict=True)),
+        frontmatter=MappingProxyType(front),
+        tables=tuple(
+            Table(
+                tuple(map(TableCell._make, header)),
+                tuple(tuple(map(TableCell._make, row)) for row in rows),
+                line,
+                counts,
+                section,
+            )
+            for header, rows, line, counts, section in tables
+        ),
+        lines=lines,
+        **records,
+    )
