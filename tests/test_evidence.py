@@ -272,3 +272,20 @@ def test_control_page_shows_each_assertion_with_its_line_and_result(tmp_path, kb
     line = next(i for i, text in enumerate(test.read_text().splitlines(), 1) if "subtest" in text)
     assert "only key logins (tagged with this control)" in page
     assert f"flake/tests/ssh.nix:{line}" in page and f"__codelineno-0-{line}" in page
+
+
+def test_every_page_showing_a_status_says_when_no_results_were_supplied(
+    tmp_path, kbgen, monkeypatch
+):
+    root = project(tmp_path)
+    monkeypatch.chdir(root)
+    code, _out, err = kbgen("build", "--markdown-only")
+    assert code == 0, err
+    pages = [p for p in (root / "build/docs").rglob("*.md") if "kb-badge" in p.read_text()]
+    assert len(pages) > 5
+    silent = [
+        p.relative_to(root).as_posix()
+        for p in pages
+        if "No test results were supplied" not in p.read_text()
+    ]
+    assert silent == []

@@ -8,7 +8,7 @@ import yaml
 
 from kbgen.rules.base import Finding
 from kbgen.site import escape, paths
-from kbgen.site.pages.common import badge, code, link
+from kbgen.site.pages.common import badge, code, evidence_notice, link
 from kbgen.site.pages.entries import entry_pages
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.trace.frameworks import family
@@ -217,13 +217,17 @@ def _control_indexes(ctx: PageContext, framework: str, name: str) -> dict[str, s
     for (family_slug, title), controls in sorted(families.items()):
         family_index = f"{paths.control_family_folder(framework, family_slug)}/index.md"
         lines.append(f"- {link(index, family_index, escape.text(title))}: {len(controls)} controls")
-    pages = {index: frontmatter(name) + f"# {escape.text(name)}\n\n" + "\n".join(lines) + "\n"}
+    notice = evidence_notice(ctx) + "\n\n"
+    pages = {
+        index: frontmatter(name) + f"# {escape.text(name)}\n\n" + notice + "\n".join(lines) + "\n"
+    }
     for (family_slug, title), controls in families.items():
         family_index = f"{paths.control_family_folder(framework, family_slug)}/index.md"
         pages[family_index] = (
             frontmatter(title, f"{name}: {title}")
             + f"# {escape.text(title)}\n\n"
             + f"{escape.text(name)}, {len(controls)} controls.\n\n"
+            + notice
             + "\n".join(entries(family_index, controls))
             + "\n"
         )

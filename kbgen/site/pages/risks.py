@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from kbgen.site import escape, paths
-from kbgen.site.pages.common import badge, link
+from kbgen.site.pages.common import badge, evidence_notice, link
 from kbgen.site.render import PageContext, frontmatter, render_cell, target_url
 from kbgen.trace.registers import RiskRow
 from kbgen.vault.model import ResolvedLink
@@ -73,7 +73,7 @@ def _risk_page(ctx: PageContext, row: RiskRow, page: str, register: str, control
     for name, text in row.fields:
         lines += [f"**{escape.text(name)}**", "", _cell(ctx, text, resolved, page), ""]
     lines += ["</div>", ""]
-    lines += ["## Controls whose risk it accepts", ""]
+    lines += ["## Controls whose risk it accepts", "", evidence_notice(ctx), ""]
     if controls:
         for control in controls:
             to = link(page, paths.control_page(control.key), escape.text(control.key))
