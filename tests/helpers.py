@@ -7,6 +7,7 @@ Fixtures (pytest's) live in conftest.py; plain functions live here, imported by 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,19 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
 
 def note(title: str, body: str = "", extra: str = "") -> str:
     return f"---\ntitle: {title}\n{extra}---\n\n{body}\n"
+
+
+#: Debian's Chromium, as the browser tests drive it: headless, offline, no extras.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 #: Elements whose text is code: ``[[`` and ``{{`` there are what the author wrote.
 _CODE = {"code", "pre", "script", "style", "textarea", "kbd", "samp"}
-_VOID = {
+VOID = {
     "area",
     "base",
     "br",

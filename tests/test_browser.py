@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -19,26 +18,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import need
+from tests.helpers import CHROMIUM, need
+from tests.helpers import CHROMIUM_FLAGS as FLAGS
 from tests.site_project import REPO, make_site_project
 
 #: Every test here builds a site (and drives a browser): `pytest -m "not slow"` skips them.
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
 
 
 @pytest.fixture(scope="module")

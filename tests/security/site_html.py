@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.security.payloads import Manifest, write_payload_project
+from tests.site_checks import VOID
 from tests.site_project import make_site_project
 
 #: Attributes whose value the browser follows as a URL.
@@ -34,21 +35,6 @@ URL_ATTRIBUTES = {
     "ping",
     "cite",
     "manifest",
-}
-VOID = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "source",
-    "track",
-    "wbr",
 }
 
 

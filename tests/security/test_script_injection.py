@@ -12,14 +12,14 @@ import asyncio
 import functools
 import http.server
 import json
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.helpers import need
+from tests.helpers import CHROMIUM, need
+from tests.helpers import CHROMIUM_FLAGS as FLAGS
 from tests.security.site_html import (
     html_of,
     is_script_url,
@@ -32,19 +32,6 @@ from tests.security.site_html import (
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
 
 #: The one handler the payload site is known to carry: Python-Markdown's attr_list turns
 #: "{: onclick="alert(1)" }" at the end of a PRD table cell (the author's Markdown) into an
