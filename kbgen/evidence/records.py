@@ -74,6 +74,8 @@ class EvidenceProblem:
     path: str
     line: int = 1
     column: int = 1
+    #: The path is project-relative (result files are not vault notes).
+    project: bool = True
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -193,3 +193,14 @@ def rule(
         return check
 
     return register
+
+
+def problem_hits(problems: Iterable[Any], kinds: Iterable[StrEnum]) -> Iterator[Hit]:
+    """The problems of ``kinds`` that parsing or extraction recorded, as hits. A problem
+    record has ``kind``, ``path``, ``line``, ``column``, ``message`` and ``project``."""
+    wanted = tuple(kinds)
+    for problem in problems:
+        if problem.kind in wanted:
+            yield Hit(
+                problem.path, problem.line, problem.column, problem.message, project=problem.project
+            )

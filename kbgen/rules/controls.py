@@ -5,20 +5,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from kbgen.rules.base import Hit, Severity, rule
+from kbgen.rules.base import Hit, Severity, problem_hits, rule
 from kbgen.rules.context import Context
 from kbgen.trace.controls import OPTION_PATH, Control, TraceProblemKind
 
 
 def _problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
-    for problem in ctx.trace_model.controls.problems:
-        if problem.kind in kinds:
-            yield Hit(
-                problem.path, problem.line, problem.column, problem.message, project=problem.project
-            )
+    yield from problem_hits(ctx.trace_model.controls.problems, kinds)
 
 
-def _at(control: Control, message: str) -> Hit:
+def control_hit(control: Control, message: str) -> Hit:
+    """A hit at a control's row in its PRD."""
     return Hit(control.note, control.line, control.column, message)
 
 
@@ -168,7 +165,7 @@ def control_without_option(ctx: Context) -> Iterator[Hit]:
     """
     for control in ctx.trace_model.controls.controls:
         if control.layer != "org" and not control.options:
-            yield _at(
+            yield control_hit(
                 control, f"{control.key} is a {control.layer} control but cites no Nix option"
             )
 
@@ -240,7 +237,7 @@ def control_without_test(ctx: Context) -> Iterator[Hit]:
             and control.options
             and not model.tests_by_control.get(control.key)
         ):
-            yield _at(control, f"no compliance test names {control.key}")
+            yield control_hit(control, f"no compliance test names {control.key}")
 
 
 @rule(
@@ -359,7 +356,7 @@ def org_control_without_policy(ctx: Context) -> Iterator[Hit]:
             and not model.policies_of(control)
             and not model.risks_of(control)
         ):
-            yield _at(
+            yield control_hit(
                 control,
                 f"{control.key} is an org control but links no policy and no residual-risk row",
             )

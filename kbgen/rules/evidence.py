@@ -5,21 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kbgen.evidence import EvidenceProblemKind
-from kbgen.rules.base import Hit, Severity, rule
+from kbgen.rules.base import Hit, Severity, problem_hits, rule
 from kbgen.rules.context import Context
-from kbgen.trace.controls import Control
+from kbgen.rules.controls import control_hit
 
 FAMILY = "evidence"
 
 
 def _problems(ctx: Context, kind: EvidenceProblemKind) -> Iterator[Hit]:
-    for problem in ctx.trace_model.evidence.problems:
-        if problem.kind is kind:
-            yield Hit(problem.path, problem.line, problem.column, problem.message, project=True)
-
-
-def _at(control: Control, message: str) -> Hit:
-    return Hit(control.note, control.line, control.column, message)
+    yield from problem_hits(ctx.trace_model.evidence.problems, (kind,))
 
 
 @rule(
@@ -170,7 +164,7 @@ def failing_control(ctx: Context) -> Iterator[Hit]:
             and v.outcome.value == "failed"
         ]
         where = "; ".join(f"{v.test} ({v.run.path}:{v.run.line})" for v in failed if v.run)
-        yield _at(control, f"{control.key} is failing: {where}")
+        yield control_hit(control, f"{control.key} is failing: {where}")
 
 
 @rule("TR805", "unverified-control", family=FAMILY, severity=Severity.ERROR, command="trace")
@@ -201,4 +195,4 @@ def unverified_control(ctx: Context) -> Iterator[Hit]:
             continue
         status = model.status(control)
         if status not in ("verified", "accepted-risk"):
-            yield _at(control, f"{control.key} is {status}, not verified")
+            yield control_hit(control, f"{control.key} is {status}, not verified")

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kbgen.rules.base import Hit, Severity, rule
+from kbgen.rules.base import Hit, Severity, problem_hits, rule
 from kbgen.rules.context import Context
-from kbgen.trace.controls import TraceProblem, TraceProblemKind
+from kbgen.trace.controls import TraceProblemKind
 from kbgen.trace.registers import today
 
 
-def _hits(problems: tuple[TraceProblem, ...], kinds: tuple[TraceProblemKind, ...]) -> Iterator[Hit]:
-    for problem in problems:
-        if problem.kind in kinds:
-            yield Hit(problem.path, problem.line, problem.column, problem.message)
-
-
 def _risk_problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
-    yield from _hits(ctx.trace_model.risks.problems, kinds)
+    yield from problem_hits(ctx.trace_model.risks.problems, kinds)
 
 
 def _settings_problems(ctx: Context, *kinds: TraceProblemKind) -> Iterator[Hit]:
-    yield from _hits(ctx.trace_model.settings.problems, kinds)
+    yield from problem_hits(ctx.trace_model.settings.problems, kinds)
 
 
 @rule(
