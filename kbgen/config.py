@@ -1,8 +1,15 @@
-"""Typed configuration from ``[tool.kbgen]`` in ``pyproject.toml``.
+"""Typed configuration from ``[tool.kbgen]`` in ``pyproject.toml``, or from a
+``kbgen.toml`` (the same keys at top level) in a project without a pyproject.
 
 Every key is declared once in :class:`Config` with its type and default; the
 TOML table is validated against those declarations so a typo is an error with
 the file name, not a silently ignored setting.
+
+Paths of content (PRDs, policies, registers, the home page, ...) are *content paths*:
+relative to the (first) vault for a file inside it, else relative to the project root,
+so a project can keep its PRDs and registers outside the vault (``docs/prd/*.md``). A
+path written from the project root into the first vault (``compliance-vault/wiki``)
+means the same as the vault-relative one.
 """
 
 from __future__ import annotations
@@ -29,7 +36,11 @@ class Config:
     #: Where the configuration came from, for messages (None: built-in defaults).
     source: Path | None = None
 
+    #: The (first) vault; ``vault = ["a", "b"]`` in TOML also sets :attr:`more_vaults`.
     vault: str = "vault"
+    #: Further vault roots (project-relative). Their notes' content paths are
+    #: project-relative (``team-notes/wiki/x.md``), and links resolve across all vaults.
+    more_vaults: tuple[str, ...] = ()
     flake: str = "flake"
     #: Globs (vault-relative) of files that are not loaded at all.
     exclude: tuple[str, ...] = ()
@@ -70,8 +81,12 @@ class Config:
     #: upstream option paths are checked against; empty: not checked (an info finding).
     nixos_options: str = ""
 
-    # -- traceability (vault-relative unless said otherwise) --
-    prd_dir: str = "prd"
+    # -- traceability (content paths: see the module's docstring) --
+    #: Globs of PRD notes (``*`` crosses folders), inside a vault or outside it.
+    prd: tuple[str, ...] = ("prd/*.md",)
+    #: PRD glob -> framework id, for PRDs whose frontmatter does not name their framework
+    #: (without either, a PRD's file name may: ``prd-pci-dss.md``).
+    prd_frameworks: dict[str, str] = field(default_factory=dict)
     policies_dir: str = "policies"
     residual_risks: str = "registers/residual-risks.md"
     resolved_settings: str = "registers/resolved-settings.yaml"
@@ -119,6 +134,15 @@ class Config:
     def evidence_root(self) -> Path:
         return (self.project_root / self.evidence).resolve()
 
+    def content_path(self, value: str) -> str:
+        """A configured content path or glob, without the first vault's folder when it was
+        written from the project root (``compliance-vault/wiki`` -> ``wiki``)."""
+        normal = posixpath.normpath(value.replace("\\", "/"))
+        vault = posixpath.normpath(self.vault.replace("\\", "/"))
+        if vault != "." and (normal == vault or normal.startswith(vault + "/")):
+            normal = normal[len(vault) + 1 :]
+        return "" if normal == "." else normal
+
     def with_overrides(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
@@ -130,7 +154,7 @@ def _toml_key(name: str) -> str:
 _FIELDS = {
     _toml_key(f.name): f
     for f in dataclasses.fields(Config)
-    if f.name not in ("project_root", "source")
+    if f.name not in ("project_root", "source", "more_vaults")
 }
 
 
@@ -138,16 +162,18 @@ _FIELDS = {
 PROJECT_PATHS = ("vault", "flake", "cache_dir", "canonical_module", "evidence", "nixos_options")
 #: Path keys whose empty value means "not configured".
 _OPTIONAL_PATHS = ("nixos_options",)
+#: Keys that name a content path (see the module's docstring).
 VAULT_PATHS = (
     "master_index",
     "home",
     "raw_dir",
     "topics_root",
-    "prd_dir",
     "policies_dir",
     "residual_risks",
     "resolved_settings",
 )
+#: The name of kbgen's own configuration file (keys at top level, no ``[tool.kbgen]``).
+KBGEN_TOML = "kbgen.toml"
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -189,7 +215,8 @@ def _kbgen_table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` that has ``[tool.kbgen]``.
+    """The nearest configuration at or above ``start``: a ``kbgen.toml``, or a
+    ``pyproject.toml`` that has ``[tool.kbgen]`` (in one folder, ``kbgen.toml`` wins).
 
     A ``pyproject.toml`` on the way that cannot be read or parsed is an error: kbgen
     cannot tell whether it was meant to configure this run, and must not silently fall
@@ -197,18 +224,25 @@ def find_pyproject(start: Path) -> Path | None:
     """
     start = start.resolve()
     for directory in (start, *start.parents):
+        own = directory / KBGEN_TOML
+        if own.is_file():
+            return own
         candidate = directory / "pyproject.toml"
         if candidate.is_file() and _kbgen_table(_read_toml(candidate), candidate) is not None:
             return candidate
     return None
 
 
-def load_config(pyproject: Path | None) -> Config:
-    """Read ``[tool.kbgen]`` from ``pyproject``; defaults when it is None."""
-    if pyproject is None:
+def load_config(path: Path | None) -> Config:
+    """Read ``[tool.kbgen]`` from a ``pyproject.toml``, or a whole ``kbgen.toml``;
+    defaults when ``path`` is None."""
+    if path is None:
         return Config(project_root=Path.cwd().resolve())
-    table = _kbgen_table(_read_toml(pyproject), pyproject) or {}
-    return config_from_table(table, project_root=pyproject.parent.resolve(), source=pyproject)
+    if path.name == KBGEN_TOML:
+        table = _read_toml(path)
+    else:
+        table = _kbgen_table(_read_toml(path), path) or {}
+    return config_from_table(table, project_root=path.parent.resolve(), source=path)
 
 
 def config_from_table(
@@ -221,7 +255,16 @@ def config_from_table(
         if spec is None:
             known = ", ".join(sorted(_FIELDS))
             raise ConfigError(f"[tool.kbgen] unknown key {key!r} (known: {known})", where)
+        if key == "vault" and isinstance(raw, list):
+            vaults = _coerce(key, raw, "tuple[str, ...]", where)
+            if not vaults:
+                raise ConfigError("[tool.kbgen] vault must name at least one folder", where)
+            values["vault"], values["more_vaults"] = vaults[0], vaults[1:]
+            continue
         values[spec.name] = _coerce(key, raw, spec.type, where)
+    if "columns" in values:
+        # A table lists only the columns it renames; the others keep their header names.
+        values["columns"] = {**Config().columns, **values["columns"]}
     if values.get("note_html", "render") not in NOTE_HTML:
         raise ConfigError(f"[tool.kbgen] note-html must be one of {', '.join(NOTE_HTML)}", where)
     if "fail_on" in values and values["fail_on"] not in SEVERITIES:
@@ -234,7 +277,28 @@ def config_from_table(
             )
     _check_rules(values, where)
     _check_paths(values, where)
-    return Config(project_root=project_root, source=source, **values)
+    _check_frameworks(values, where)
+    config = Config(project_root=project_root, source=source, **values)
+    # Content paths written from the project root into the first vault mean the same as
+    # vault-relative ones; from here on they are vault-relative.
+    return config.with_overrides(
+        **{name: config.content_path(getattr(config, name)) for name in VAULT_PATHS},
+        prd=tuple(config.content_path(glob) for glob in config.prd),
+        prd_frameworks={config.content_path(k): v for k, v in config.prd_frameworks.items()},
+    )
+
+
+def _check_frameworks(values: dict[str, Any], where: str) -> None:
+    """``prd-frameworks`` values must be framework ids kbgen knows."""
+    from kbgen.trace.frameworks import FRAMEWORKS  # the trace stage imports this module
+
+    for glob, framework in values.get("prd_frameworks", {}).items():
+        if framework not in FRAMEWORKS:
+            raise ConfigError(
+                f"[tool.kbgen.prd-frameworks] {glob!r} = {framework!r}: not a framework id "
+                f"(one of: {', '.join(FRAMEWORKS)})",
+                where,
+            )
 
 
 def _check_rules(values: dict[str, Any], where: str) -> None:
@@ -267,9 +331,13 @@ def _check_paths(values: dict[str, Any], where: str) -> None:
         if name in values and not (name in _OPTIONAL_PATHS and values[name] == ""):
             root = "project root" if name in PROJECT_PATHS else "vault"
             _check_relative(_toml_key(name), values[name], root, where)
-    for name in ("file_reference_roots",):
+    for name in ("file_reference_roots", "more_vaults"):
         for value in values.get(name, ()):
-            _check_relative(_toml_key(name), value, "project root", where)
+            _check_relative(
+                "vault" if name == "more_vaults" else _toml_key(name), value, "project root", where
+            )
+    for value in (*values.get("prd", ()), *values.get("prd_frameworks", {})):
+        _check_relative("prd", value, "project root", where)
     if "index_name" in values:
         index = values["index_name"]
         if (
@@ -285,8 +353,9 @@ def _check_paths(values: dict[str, Any], where: str) -> None:
 def check_resolved_roots(config: Config, keys: tuple[str, ...] = PROJECT_PATHS) -> None:
     """The configured project paths, symlinks followed, must still be inside the project."""
     root = config.project_root.resolve()
-    for name in keys:
-        value = getattr(config, name)
+    named = [(name, getattr(config, name)) for name in keys]
+    named += [("vault", value) for value in config.more_vaults]
+    for name, value in named:
         try:
             real = (root / value).resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop

@@ -17,6 +17,7 @@ from pathlib import Path
 from kbgen.errors import KbgenError
 from kbgen.fileio import atomic_write, inside
 from kbgen.rules.base import Edit, Finding, FixSafety
+from kbgen.vault.sources import Sources
 
 
 @dataclass
@@ -44,7 +45,7 @@ class FixResult:
 
 
 def plan_fixes(
-    findings: list[Finding], root: Path, digests: dict[str, str], *, unsafe: bool
+    findings: list[Finding], sources: Sources, digests: dict[str, str], *, unsafe: bool
 ) -> FixResult:
     """Compute the new content of every file the fixes touch (nothing is written)."""
     result = FixResult()
@@ -58,13 +59,11 @@ def plan_fixes(
             continue
         for edit in fix.edits:
             by_file[edit.path].append((finding, edit))
-    real_root = root.resolve()
     #: Real file -> the vault path that edits it (two symlinks to one file: one writer).
     writers: dict[Path, str] = {}
     for path, items in sorted(by_file.items()):
-        target = root / path
         try:
-            resolved = _writable(target, real_root)
+            resolved = _writable(sources, path)
             data = resolved.read_bytes()
         except (OSError, RuntimeError) as exc:
             for finding, _ in items:
@@ -95,11 +94,12 @@ def plan_fixes(
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
-def _writable(target: Path, real_root: Path) -> Path:
-    """The regular file a fix of ``target`` reads and writes: a symlink is followed
-    (and written through) only when its real target is a file inside the vault."""
-    resolved = target.resolve(strict=True)
-    if not inside(resolved, real_root):
+def _writable(sources: Sources, path: str) -> Path:
+    """The regular file a fix of ``path`` reads and writes: a symlink is followed
+    (and written through) only when its real target is a file inside its root (the vault,
+    or the project for a PRD or register kept outside the vault)."""
+    resolved = sources.file(path).resolve(strict=True)
+    if not inside(resolved, sources.root_of(path).resolve()):
         raise PermissionError(f"it is a symlink to {resolved}, outside the vault; not followed")
     if not resolved.is_file():
         raise PermissionError("not a regular file")
@@ -157,13 +157,12 @@ def _apply(text: str, items: list[tuple[Finding, Edit]]) -> tuple[str, list[Find
     return "".join(lines), applied
 
 
-def write_fixes(result: FixResult, root: Path) -> None:
+def write_fixes(result: FixResult, sources: Sources) -> None:
     """Write every changed file; a symlinked note is written through its link (the link
     stays a link), and only when the file it reaches is still inside the vault."""
-    real_root = root.resolve()
     for path, (_old, new) in sorted(result.changed.items()):
         try:
-            target = _writable(root / path, real_root)
+            target = _writable(sources, path)
         except (OSError, RuntimeError) as exc:
             raise KbgenError(f"fix not written: {exc}", path) from exc
         atomic_write(target, new.encode("utf-8"), durable=True)

@@ -66,6 +66,24 @@ def open_config(
     return config
 
 
+def source_roots(config: Config) -> list[Path]:
+    """Every folder or file the content and the flake are read from (what a server
+    watches): the vaults, the flake, and what lives outside the vaults."""
+    root = config.project_root
+    found = [config.vault_root, *(root / v for v in config.more_vaults), config.flake_root]
+    outside = [*config.prd, config.policies_dir, config.residual_risks, config.resolved_settings]
+    for path in outside:
+        fixed = path.split("*", 1)[0].rsplit("/", 1)[0] if "*" in path else path
+        candidate = root / fixed
+        if (
+            fixed
+            and candidate.exists()
+            and not candidate.resolve().is_relative_to(config.vault_root)
+        ):
+            found.append(candidate)
+    return list(dict.fromkeys(found))
+
+
 @dataclass
 class Run:
     """One compiled project and the findings of the rules that ran over it."""
@@ -106,7 +124,7 @@ def compile_project(
         if cross_check and nix_instantiate_available():
             paths = [config.project_root / f.path for f in flake_index.files]
             errors = tuple(nix_cross_check(paths, config.project_root))
-    settings = read_settings(config.vault_root, config.resolved_settings)
+    settings = read_settings(loaded.sources, config.resolved_settings)
     evidence = load_evidence(config) if flake else NO_EVIDENCE
     options_file = config.nixos_options_path if flake else None
     upstream = load_upstream(options_file, config.nixos_options) if options_file else None

@@ -109,7 +109,7 @@ def test_fix_refuses_a_file_changed_since_it_was_read(tmp_path, monkeypatch):
     run = audit(config)
     (tmp_path / "vault/wiki/topic/_index.md").write_text("edited meanwhile\n")
     digests = {path: note.digest for path, note in run.vault.notes.items()}
-    plan = plan_fixes(run.findings, run.vault.root, digests, unsafe=False)
+    plan = plan_fixes(run.findings, run.vault.sources, digests, unsafe=False)
     assert plan.changed == {}
     assert [reason for _, reason in plan.skipped] == [
         "wiki/topic/_index.md changed since it was read"

@@ -86,6 +86,11 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+#: Folders that hold tools' state, never Nix of the project (``flake = "."`` walks the
+#: whole repository).
+NEVER_WALKED = frozenset({".git", ".venv", "node_modules", "__pycache__", ".direnv", ".kbgen"})
+
+
 class _Collector:
     """Every ``*.nix`` file under a folder; symlinks leaving the project are skipped.
 
@@ -126,7 +131,7 @@ class _Collector:
         if entry.is_symlink():
             self._symlink(entry)
         elif entry.is_dir(follow_symlinks=False):
-            if name != ".git":
+            if name not in NEVER_WALKED:
                 self._pending.append(entry.path)
         elif name.endswith(".nix") and entry.is_file(follow_symlinks=False):
             self.found.append(entry.path)  # not sockets or FIFOs: reading those could block

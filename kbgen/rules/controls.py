@@ -117,11 +117,14 @@ def malformed_control_row(ctx: Context) -> Iterator[Hit]:
     reports=(TraceProblemKind.PRD_FRAMEWORK,),
 )
 def prd_without_framework(ctx: Context) -> Iterator[Hit]:
-    """A PRD with control tables whose frontmatter does not name a known framework.
+    """A PRD with control tables that does not name a known framework.
 
     ## What it does
-    Requires `framework: {id, name, version}` in the frontmatter of every PRD that has
-    a control table, with an id kbgen knows.
+    Every PRD that has a control table must name its framework, with an id kbgen knows:
+    `framework: {id, name, version}` in its frontmatter; or, for PRDs kept without kbgen
+    frontmatter, a `[tool.kbgen.prd-frameworks]` glob (`"docs/prd/prd-access.md" =
+    "nist-800-53"`) or the id in the file name (`prd-pci-dss.md`). A frontmatter
+    `framework` that is not such a mapping, or names an unknown id, is reported too.
 
     ## Why is this bad?
     Without the framework the ids cannot be validated or linked, and the controls are
@@ -205,7 +208,7 @@ def phantom_option(ctx: Context) -> Iterator[Hit]:
                 control.note,
                 option.line,
                 option.column,
-                f"{control.key} cites {option.path}, which flake/ neither declares nor "
+                f"{control.key} cites {option.path}, which the flake neither declares nor "
                 f"defines{hint}",
             )
 

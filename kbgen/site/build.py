@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -56,6 +57,9 @@ class SiteBuild:
     tree: CompiledTree | None
     #: Findings that stopped the build (empty when the tree was compiled).
     blocking: list[Finding]
+    #: Findings that would have stopped it, published anyway (``--fail-on never``); every
+    #: page then says so in a banner.
+    overridden: list[Finding] = field(default_factory=list)
 
 
 def gate(checked: Run, strict: bool) -> list[Finding]:
@@ -64,18 +68,33 @@ def gate(checked: Run, strict: bool) -> list[Finding]:
     return [f for f in checked.findings if f.severity >= floor]
 
 
+#: What ``kbgen build --fail-on`` takes: the lowest severity that stops the build, or
+#: ``never`` (publish anyway, with a banner on every page: for teams adopting kbgen on a
+#: repository whose findings they are still working through).
+FAIL_ON = ("error", "warning", "never")
+
+
 def build(
-    config: Config, *, strict: bool = False, cache: bool = True, memo: BuildCache | None = None
+    config: Config,
+    *,
+    strict: bool = False,
+    cache: bool = True,
+    memo: BuildCache | None = None,
+    fail_on: str = "error",
 ) -> SiteBuild:
-    """Run ``kbgen check`` and, when nothing blocks, compile the tree into ``build/docs``."""
+    """Run ``kbgen check`` and, unless findings block it, compile the tree into
+    ``build/docs``. ``fail_on="warning"`` is ``strict``; ``"never"`` publishes anyway."""
+    if fail_on not in FAIL_ON:
+        raise KbgenError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    strict = strict or fail_on == "warning"
     checked = run(config, commands=("audit", "trace"), cache=cache, memo=memo)
     blocking = gate(checked, strict)
-    if blocking:
+    if blocking and fail_on != "never":
         return SiteBuild(checked, None, blocking)
-    tree = compile_tree(checked, config.project_root / TREE_DIR, memo)
-    if strict and tree.broken:
+    tree = compile_tree(checked, config.project_root / TREE_DIR, memo, overridden=blocking)
+    if strict and tree.broken and fail_on != "never":
         raise KbgenError(f"{sum(map(len, tree.broken.values()))} unresolved links on the site")
-    return SiteBuild(checked, tree, [])
+    return SiteBuild(checked, tree, [], overridden=blocking)
 
 
 #: The renderers ``kbgen build --renderer`` can hand the compiled tree to.
@@ -90,23 +109,31 @@ def build_site(
     site_dir: str | None = None,
     cache: bool = True,
     renderer: str = "mkdocs",
+    fail_on: str = "error",
 ) -> SiteBuild:
     """:func:`build`, then render the tree with MkDocs or Zensical (unless
     ``markdown_only``)."""
     if renderer not in RENDERERS:
         raise KbgenError(f"unknown renderer {renderer!r} (one of {', '.join(RENDERERS)})")
-    result = build(config, strict=strict, cache=cache)
+    result = build(config, strict=strict, cache=cache, fail_on=fail_on)
     if result.tree is not None and not markdown_only:
         render = render_with_zensical if renderer == "zensical" else render_with_mkdocs
         render(config.project_root, result, site_dir)
     return result
 
 
-def compile_tree(checked: Run, out: Path, memo: BuildCache | None = None) -> CompiledTree:
+def compile_tree(
+    checked: Run,
+    out: Path,
+    memo: BuildCache | None = None,
+    overridden: list[Finding] | None = None,
+) -> CompiledTree:
     """Write every page of the site as Markdown under ``out`` (only changed files).
 
     With ``memo`` (a long-lived process), a page is compiled again only when what it is
-    made of changed, and files are compared with what the last build wrote."""
+    made of changed, and files are compared with what the last build wrote. With
+    ``overridden`` (findings that fail the gate, published anyway) every page opens with
+    a banner that says so."""
     vault, trace = checked.vault, checked.trace
     assert trace is not None, "the site needs the traceability model"
     ctx = PageContext(vault, trace)
@@ -124,12 +151,15 @@ def compile_tree(checked: Run, out: Path, memo: BuildCache | None = None) -> Com
     texts.update(pages.findings_page(ctx, checked.findings))
     texts.update(pages.section_indexes(ctx, texts))
     reader.annotate(ctx, texts)
+    if overridden:
+        for page, text in texts.items():
+            texts[page] = _with_banner(text, page, overridden)
 
     files: dict[str, bytes] = {page: text.encode("utf-8") for page, text in texts.items()}
     files.update(reader.exports(ctx))
     for attachment in sorted(vault.attachments):
         try:
-            files[attachment] = (vault.root / attachment).read_bytes()
+            files[attachment] = vault.file(attachment).read_bytes()
         except OSError as exc:  # removed or replaced since the vault was listed
             raise KbgenError(
                 f"cannot read attachment: {exc.strerror}", vault.display_path(attachment)
@@ -143,6 +173,31 @@ def compile_tree(checked: Run, out: Path, memo: BuildCache | None = None) -> Com
         if page.endswith("/index.md")
     }
     return CompiledTree(out, texts, dict(ctx.broken), titles)
+
+
+def _with_banner(text: str, page: str, findings: list[Finding]) -> str:
+    """``text`` with an admonition after its frontmatter: the site was published although
+    ``findings`` fail the gate. Plain Markdown (every renderer shows it); only counts and
+    kbgen's own words, no content of a note."""
+    errors = sum(f.severity >= Severity.ERROR for f in findings)
+    others = len(findings) - errors
+    counts = f"{errors} error{'s' if errors != 1 else ''}"
+    if others:
+        counts += f" and {others} warning{'s' if others != 1 else ''}"
+    findings_page = posixpath.relpath(
+        f"{paths.GENERATED}/findings.md", posixpath.dirname(page) or "."
+    )
+    banner = (
+        f'!!! danger "Published with {counts} that fail the gate"\n'
+        "    This site was built with `kbgen build --fail-on never`. Until these findings "
+        "are fixed, what it shows may not be true: statuses, options and tests can be "
+        f"missing or wrong. See [the findings]({findings_page}).\n\n"
+    )
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 3)
+        if end >= 0:
+            return text[: end + 5] + "\n" + banner + text[end + 5 :].lstrip("\n")
+    return banner + text
 
 
 def _note_page(ctx: PageContext, note: Note, layout: object, memo: BuildCache | None) -> str:

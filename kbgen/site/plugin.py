@@ -21,9 +21,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
 from kbgen.build_cache import BuildCache
+from kbgen.config import find_pyproject
 from kbgen.errors import KbgenError
 from kbgen.output import FORMATS, Report
-from kbgen.project import open_config
+from kbgen.project import open_config, source_roots
 from kbgen.site.build import TREE_DIR, SiteBuild, build, compact_navigation
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
@@ -55,10 +56,11 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
     def on_config(self, config):
         root = Path(config.config_file_path).parent
         try:
-            settings = open_config(None, str(root / "pyproject.toml"))
+            found = find_pyproject(root)
+            settings = open_config(None, str(found) if found else None)
         except KbgenError as exc:
             raise PluginError(str(exc)) from exc
-        self._watch = [settings.vault_root, settings.flake_root, root / "site-overrides"]
+        self._watch = [*source_roots(settings), root / "site-overrides"]
         site, self.prepared = self.prepared, None
         if site is None:
             start = time.perf_counter()

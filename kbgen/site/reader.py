@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from kbgen.site import escape, history, paths
 from kbgen.site.pages.tags import note_tags, tag_page
@@ -30,14 +29,20 @@ BOOSTS = (
     ("kb/status/", 0.3),
     ("kb/tags/", 0.3),
 )
-#: A control enhancement (``AC-17(1)``) ranks just below its base control.
-ENHANCEMENT_BOOST = 3
+#: A control enhancement (``AC-17(1)``) ranks below its base control for the base's id
+#: ("AC-17" also matches the enhancement's "17(1)"), and first for its own (only it holds
+#: the word "17(1)"; mkdocs.yml's separator keeps such suffixes in the word).
+ENHANCEMENT_BOOST = 2
+#: The landing page of a family of controls or a group of options lists ids: below them.
+LANDING_BOOST = 2
 _ENHANCEMENT = re.compile(r"\(\w+\)$")
 
 
 def search_boost(page: str, enhancement: bool = False) -> float | None:
     if enhancement:
         return ENHANCEMENT_BOOST
+    if page.endswith("/index.md") and page.startswith(("kb/controls/", "kb/options/")):
+        return LANDING_BOOST
     for prefix, boost in BOOSTS:
         if page == prefix or (prefix.endswith("/") and page.startswith(prefix)):
             return boost
@@ -54,7 +59,6 @@ def annotate(ctx: PageContext, texts: dict[str, str]) -> None:
     enhancements = {
         paths.control_page(c.key) for c in ctx.trace.controls.controls if _ENHANCEMENT.search(c.id)
     }
-    vault_prefix = _relative(config.vault_root, root)
     repo = _repo_base(config.repo_url)
     note_of_page = {ctx.page_of_note(path): path for path in ctx.vault.notes}
     for page, text in texts.items():
@@ -66,7 +70,7 @@ def annotate(ctx: PageContext, texts: dict[str, str]) -> None:
             meta.append(f"kb_build: {build_line}")
         path = note_of_page.get(page)
         if path is not None:
-            meta += _note_meta(ctx, path, f"{vault_prefix}{path}", changes, repo)
+            meta += _note_meta(ctx, path, ctx.vault.display_path(path), changes, repo)
         if meta:
             texts[page] = with_meta(text, meta)
 
@@ -103,14 +107,6 @@ def with_meta(text: str, lines: list[str]) -> str:
         if end >= 0:
             return text[:end] + "\n" + "\n".join(lines) + text[end:]
     return "---\n" + "\n".join(lines) + "\n---\n\n" + text
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        rel = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return ""
-    return "" if rel == "." else rel + "/"
 
 
 def _repo_base(url: str) -> str | None:

@@ -24,6 +24,7 @@ from kbgen.build_cache import BuildCache
 from kbgen.config import Config
 from kbgen.errors import KbgenError
 from kbgen.output import FORMATS, Report
+from kbgen.project import source_roots
 from kbgen.site import escape
 from kbgen.site.build import build, load_mkdocs_config
 
@@ -133,8 +134,7 @@ def serve(config: Config, *, dev_addr: str = "127.0.0.1:8000", full: bool = Fals
     try:
         rebuild()
         for path in (
-            config.vault_root,
-            config.flake_root,
+            *source_roots(config),
             root / "site-overrides",
             root / "mkdocs.yml",
             root / "pyproject.toml",

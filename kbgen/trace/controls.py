@@ -1,8 +1,11 @@
 """Controls, read from the control tables of PRD notes.
 
-A PRD is a note under ``prd-dir`` whose frontmatter names its framework::
+A PRD is a note matched by a ``prd`` glob that names its framework, in its frontmatter::
 
     framework: {id: nist-800-53, name: NIST SP 800-53 Rev. 5, version: "5.1.1"}
+
+or, for PRDs written without kbgen in mind, by a ``prd-frameworks`` glob in the
+configuration or by its file name (``prd-pci-dss.md``).
 
 A table is a control table when its header has a control column and a layer column
 (names configurable in ``[tool.kbgen] columns``). Every row becomes a
@@ -21,6 +24,7 @@ from enum import StrEnum
 from kbgen.config import Config
 from kbgen.names import slug
 from kbgen.trace.frameworks import FRAMEWORKS
+from kbgen.vault.files import matches
 from kbgen.vault.metadata import key_line
 from kbgen.vault.records import Note, Table, TableCell
 
@@ -126,7 +130,7 @@ def _column_map(header: tuple[TableCell, ...], config: Config) -> dict[str, int]
 
 
 def is_prd(note: Note, config: Config) -> bool:
-    return note.path.startswith(config.prd_dir.rstrip("/") + "/")
+    return matches(note.path, config.prd)
 
 
 def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
@@ -137,29 +141,23 @@ def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
     for path, note in notes.items():
         if not is_prd(note, config):
             continue
-        framework_id = _framework_of(note, problems)
         tables = [(t, _column_map(t.header, config)) for t in note.tables]
         tables = [(t, cols) for t, cols in tables if "control" in cols and "layer" in cols]
-        if framework_id is None:
+        prd = _prd_of(note, config, problems, bool(tables))
+        if prd is None:
             if tables and "framework" not in note.frontmatter:
                 problems.append(
                     TraceProblem(
                         TraceProblemKind.PRD_FRAMEWORK,
-                        "PRD has control tables but no 'framework' in its frontmatter",
+                        "PRD has control tables but names no framework: add 'framework' to "
+                        "its frontmatter, or map it in [tool.kbgen.prd-frameworks]",
                         path,
                         1,
                     )
                 )
             continue
-        meta = note.frontmatter["framework"]
-        prds.append(
-            Prd(
-                path,
-                framework_id,
-                str(meta.get("name") or framework_id),
-                str(meta.get("version") or ""),
-            )
-        )
+        prds.append(prd)
+        framework_id = prd.framework
         for table, columns in tables:
             for row, raw_count in zip(table.rows, table.raw_cell_counts, strict=False):
                 control = _row(note, framework_id, table, row, raw_count, columns, problems)
@@ -182,10 +180,38 @@ def extract_controls(notes: Mapping[str, Note], config: Config) -> ControlSet:
     return ControlSet(tuple(prds), tuple(controls), tuple(problems))
 
 
+def _prd_of(
+    note: Note, config: Config, problems: list[TraceProblem], has_tables: bool
+) -> Prd | None:
+    """The PRD a note is, when it names its framework: in its frontmatter, else by a
+    ``prd-frameworks`` glob, else (when it has control tables) by its file name
+    (``prd-pci-dss.md``)."""
+    if "framework" in note.frontmatter:
+        framework_id = _framework_of(note, problems)
+        if framework_id is None:
+            return None
+        meta = note.frontmatter["framework"]
+        name = str(meta.get("name") or FRAMEWORKS[framework_id].name)
+        return Prd(note.path, framework_id, name, str(meta.get("version") or ""))
+    framework_id = next(
+        (fw for glob, fw in config.prd_frameworks.items() if matches(note.path, (glob,))),
+        None,
+    ) or (_framework_in_name(note.path) if has_tables else None)
+    if framework_id is None:
+        return None
+    return Prd(note.path, framework_id, FRAMEWORKS[framework_id].name, "")
+
+
+def _framework_in_name(path: str) -> str | None:
+    """The framework id a PRD's file name contains (the longest, so ``nist-ai-rmf``
+    is not taken for another id it shares a prefix with)."""
+    stem = path.rsplit("/", 1)[-1].removesuffix(".md").casefold()
+    named = [fw for fw in FRAMEWORKS if re.search(rf"(^|[^a-z0-9]){fw}($|[^a-z0-9])", stem)]
+    return max(named, key=len) if named else None
+
+
 def _framework_of(note: Note, problems: list[TraceProblem]) -> str | None:
     meta = note.frontmatter.get("framework")
-    if meta is None:
-        return None
     framework_id = meta.get("id") if isinstance(meta, dict) else None
     if not isinstance(framework_id, str) or framework_id not in FRAMEWORKS:
         known = ", ".join(FRAMEWORKS)
@@ -246,10 +272,18 @@ def _row(
         layer = layer or "host"
     options = []
     if "options" in columns:
+        # A prose column that also names the options ("Set `x.y` to `false`") holds
+        # values too: there only spans that read as option paths are options.
+        prose = columns["options"] == columns.get("requirement")
         cell = row[columns["options"]]
         for index in cell.code_spans:
             span = note.code_spans[index]
-            options.append(OptionRef(span.text.strip(), span.line, span.column))
+            path = span.text.strip()
+            if prose:
+                path = path.split("=", 1)[0].strip()
+                if not OPTION_PATH.fullmatch(path):
+                    continue
+            options.append(OptionRef(path, span.line, span.column))
     links = tuple(i for cell in row for i in cell.links)
 
     def cell(name: str) -> TableCell | None:

@@ -12,7 +12,6 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,6 +22,7 @@ from kbgen.trace.controls import TraceProblem, TraceProblemKind
 from kbgen.vault.files import read_note
 from kbgen.vault.metadata import MAX_EXPANDED_NODES, expanded_size
 from kbgen.vault.records import Note, Table, TableCell
+from kbgen.vault.sources import Sources
 
 RISK_FIELDS = (
     "Risk",
@@ -258,14 +258,15 @@ class ResolvedSettings:
 MAX_SETTINGS_DEPTH = 32
 
 
-def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
-    """Read the resolved-settings YAML (inside the vault only, a regular file only).
+def read_settings(sources: Sources, rel: str) -> ResolvedSettings:
+    """Read the resolved-settings YAML (inside its root only, a regular file only).
 
     Values are plain data afterwards: YAML dates, sets and binary become text, so
     whatever reads a setting (a rule, a page) sees strings, numbers, booleans, null,
     lists and string-keyed mappings only.
     """
-    path = vault_root / rel
+    root = sources.root_of(rel)
+    path = root / rel
     shown = f"{rel}"
 
     def problem(message: str, line: int = 1) -> ResolvedSettings:
@@ -274,13 +275,13 @@ def read_settings(vault_root: Path, rel: str) -> ResolvedSettings:
         )
 
     try:
-        if not inside(path, vault_root):
-            raise PermissionError("outside the vault")
+        if not inside(path, root):
+            raise PermissionError("outside the project")
         if not path.exists():
             return ResolvedSettings(shown, False, (), ())
     except (OSError, RuntimeError) as exc:
         return problem(f"cannot read resolved settings: {exc}")
-    data_bytes, unreadable = read_note(vault_root, rel)
+    data_bytes, unreadable = read_note(root, rel)
     if unreadable is not None or data_bytes is None:
         return problem(
             f"cannot read resolved settings: {unreadable.message if unreadable else 'unreadable'}"

@@ -12,18 +12,18 @@ import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 
 from kbgen.build_cache import BuildCache
 from kbgen.config import Config
 from kbgen.vault.cache import ParseCache
-from kbgen.vault.files import FileProblem, VaultFiles, discover, read_note
+from kbgen.vault.files import FileProblem, VaultFiles, read_note
 from kbgen.vault.model import ResolvedLink, Target, Vault
 from kbgen.vault.packing import from_transfer, to_transfer
 from kbgen.vault.parse import parse_note
 from kbgen.vault.records import Note
 from kbgen.vault.resolve import Resolver
+from kbgen.vault.sources import Sources, discover_sources
 
 #: Below this many notes a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -34,6 +34,7 @@ class LoadedNotes:
     """Every note parsed, before links are resolved (controls are found in between)."""
 
     files: VaultFiles
+    sources: Sources
     notes: MappingProxyType[str, Note]
     problems: tuple[FileProblem, ...]
 
@@ -43,14 +44,15 @@ def load_notes(
 ) -> LoadedNotes:
     """Read and parse every note. ``cache`` uses the parse cache on disk; ``memo`` (a
     long-lived process's :class:`BuildCache`) keeps parsed notes in memory as well."""
-    root = config.vault_root
-    files = discover(root, config.exclude)
-    parse_cache = ParseCache(config.project_root / config.cache_dir, root) if cache else None
-    notes, problems = _parse_all(root, files.notes, jobs, parse_cache, memo)
+    files, sources = discover_sources(config)
+    parse_cache = (
+        ParseCache(config.project_root / config.cache_dir, sources.vault_root) if cache else None
+    )
+    notes, problems = _parse_all(sources, files.notes, jobs, parse_cache, memo)
     if parse_cache is not None:
         parse_cache.save()
     return LoadedNotes(
-        files, MappingProxyType({note.path: note for note in notes}), tuple(problems)
+        files, sources, MappingProxyType({note.path: note for note in notes}), tuple(problems)
     )
 
 
@@ -79,6 +81,7 @@ def link_vault(
     return Vault(
         config=config,
         root=files.root,
+        sources=loaded.sources,
         notes=notes,
         attachments=files.attachments,
         folders=files.folders,
@@ -99,7 +102,7 @@ def compile_vault(
 
 
 def _parse_all(
-    root: Path,
+    sources: Sources,
     paths: tuple[str, ...],
     jobs: int | None,
     cache: ParseCache | None,
@@ -113,7 +116,7 @@ def _parse_all(
     stats: dict[str, os.stat_result] = {}
     for rel in paths:
         try:
-            stats[rel] = stat = (root / rel).stat()
+            stats[rel] = stat = sources.file(rel).stat()
         except OSError:
             todo.append(rel)  # read_note reports why
             continue
@@ -131,14 +134,14 @@ def _parse_all(
         batches = [tuple(todo[i * share : (i + 1) * share]) for i in range(1, workers - 1)]
         batches.append(tuple(todo[(workers - 1) * share :]))
         with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-            futures = [pool.submit(_parse_batch, root, batch) for batch in batches]
-            problems.extend(_parse_here(root, todo[:share], parsed))
+            futures = [pool.submit(_parse_batch, sources, batch) for batch in batches]
+            problems.extend(_parse_here(sources, todo[:share], parsed))
             for future in futures:
                 batch_notes, batch_problems = future.result()
                 problems.extend(batch_problems)
                 parsed.update((path, from_transfer(sent)) for path, sent in batch_notes)
     else:
-        problems.extend(_parse_here(root, todo, parsed))
+        problems.extend(_parse_here(sources, todo, parsed))
     notes = [parsed[rel] for rel in paths if rel in parsed]
     for note in notes:
         stat = stats.get(note.path)
@@ -153,10 +156,10 @@ def _parse_all(
     return notes, problems
 
 
-def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[FileProblem]:
+def _parse_here(sources: Sources, paths: list[str], into: dict[str, Note]) -> list[FileProblem]:
     problems = []
     for path in paths:
-        data, problem = read_note(root, path)
+        data, problem = read_note(sources.root_of(path), path)
         if problem is not None:
             problems.append(problem)
         if data is not None:
@@ -165,10 +168,10 @@ def _parse_here(root: Path, paths: list[str], into: dict[str, Note]) -> list[Fil
 
 
 def _parse_batch(
-    root: Path, paths: tuple[str, ...]
+    sources: Sources, paths: tuple[str, ...]
 ) -> tuple[list[tuple[str, tuple]], list[FileProblem]]:
     """Read and parse some notes in a worker; results are plain tuples (to_transfer) to travel
     cheaply between processes."""
     notes: dict[str, Note] = {}
-    problems = _parse_here(root, list(paths), notes)
+    problems = _parse_here(sources, list(paths), notes)
     return [(path, to_transfer(note)) for path, note in notes.items()], problems

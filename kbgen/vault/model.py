@@ -13,6 +13,7 @@ from typing import Literal
 from kbgen.config import Config
 from kbgen.vault.files import FileProblem
 from kbgen.vault.records import Link, Note
+from kbgen.vault.sources import Sources
 
 TargetKind = Literal["note", "attachment", "folder", "control", "risk"]
 Status = Literal["ok", "broken", "ambiguous", "outside", "no-heading", "no-block"]
@@ -62,7 +63,9 @@ class ResolvedLink:
 @dataclass(frozen=True)
 class Vault:
     config: Config
+    #: The first vault's folder; :attr:`sources` says where each note's file is.
     root: Path
+    sources: Sources
     notes: MappingProxyType[str, Note]
     attachments: frozenset[str]
     folders: frozenset[str]
@@ -86,14 +89,10 @@ class Vault:
             found[resolved.source].append(resolved)
         return MappingProxyType({k: tuple(v) for k, v in found.items()})
 
-    @cached_property
-    def _display_prefix(self) -> str:
-        try:
-            relative = self.root.relative_to(self.config.project_root).as_posix()
-        except ValueError:
-            relative = self.root.as_posix()
-        return "" if relative == "." else relative + "/"
-
     def display_path(self, note_path: str) -> str:
         """Path of a vault file as the user sees it: relative to the project root."""
-        return self._display_prefix + note_path
+        return self.sources.display_path(note_path)
+
+    def file(self, note_path: str) -> Path:
+        """The file on disk of a note or attachment."""
+        return self.sources.file(note_path)

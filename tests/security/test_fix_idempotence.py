@@ -152,7 +152,7 @@ def test_two_symlinks_to_one_index_are_fixed_once(tmp_path, kbgen, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run = audit(open_config("vault", isolated=True), select=("KB202",))
     digests = {path: n.digest for path, n in run.vault.notes.items()}
-    plan = plan_fixes(run.findings, run.vault.root, digests, unsafe=False)
+    plan = plan_fixes(run.findings, run.vault.sources, digests, unsafe=False)
     assert list(plan.changed) == ["wiki/t/_index.md"]
     assert [reason for _, reason in plan.skipped] == [
         "wiki/u/_index.md is the same file as wiki/t/_index.md; the next run fixes it"

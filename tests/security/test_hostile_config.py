@@ -100,7 +100,7 @@ def test_tool_kbgen_that_is_not_a_table_is_a_config_error(tmp_path, kbgen, monke
         "home",
         "raw-dir",
         "topics-root",
-        "prd-dir",
+        "prd",
         "policies-dir",
         "residual-risks",
         "resolved-settings",
@@ -132,10 +132,10 @@ def test_file_reference_roots_and_index_name_are_checked():
 
 def test_paths_that_stay_inside_are_accepted(tmp_path):
     config = config_from_table(
-        {"vault": "./notes", "flake": "nix/../flake", "prd-dir": "docs/prd", "home": "index.md"},
+        {"vault": "./notes", "flake": "nix/../flake", "prd": "docs/prd/*.md", "home": "index.md"},
         project_root=tmp_path,
     )
-    assert config.vault == "./notes" and config.prd_dir == "docs/prd"
+    assert config.vault == "./notes" and config.prd == ("docs/prd/*.md",)
 
 
 def test_flake_outside_the_project_is_never_read(tmp_path, kbgen, monkeypatch):
