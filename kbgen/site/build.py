@@ -31,6 +31,7 @@ from kbgen.fileio import atomic_write
 from kbgen.project import Run, run
 from kbgen.rules.base import Finding, Severity
 from kbgen.site import pages, paths, reader
+from kbgen.site.defaults import mkdocs_config_file
 from kbgen.site.render import PageContext, frontmatter, render_note
 from kbgen.vault.records import Note, NoteProblemKind
 
@@ -396,9 +397,7 @@ def load_mkdocs_config(project_root: Path, prepared: SiteBuild | None = None, **
         from mkdocs.exceptions import ConfigurationError
     except ImportError as exc:  # pragma: no cover - the site extra is not installed
         raise KbgenError("MkDocs is not installed (pip install 'kbgen[site]')") from exc
-    config_file = project_root / "mkdocs.yml"
-    if not config_file.is_file():
-        raise KbgenError("no mkdocs.yml in the project", str(project_root))
+    config_file = mkdocs_config_file(project_root)
     try:
         config = load_config(str(config_file), **overrides)
     except ConfigurationError as exc:
@@ -451,7 +450,7 @@ def zensical_config(
     copied into the tree by :func:`render_with_zensical`). With ``tree``, an explicit
     ``nav`` names each section after its index page, as the plugin's ``on_nav`` does
     for MkDocs."""
-    config_file = project_root / "mkdocs.yml"
+    config_file = mkdocs_config_file(project_root)
     try:
         config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -512,7 +511,7 @@ def render_with_zensical(
         raise KbgenError("Zensical is not installed (pip install 'kbgen[zensical]')")
     assert prepared.tree is not None, "render a compiled build"
     config = zensical_config(project_root, prepared.tree)
-    mkdocs_yml = yaml.safe_load((project_root / "mkdocs.yml").read_text(encoding="utf-8"))
+    mkdocs_yml = yaml.safe_load(mkdocs_config_file(project_root).read_text(encoding="utf-8"))
     final = (
         Path(site_dir).resolve()
         if site_dir

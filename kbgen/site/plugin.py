@@ -54,12 +54,15 @@ class KbgenPlugin(BasePlugin[KbgenConfig]):
             self.cache = BuildCache()
 
     def on_config(self, config):
-        root = Path(config.config_file_path).parent
+        # The configuration is the project's mkdocs.yml, or kbgen's default written to
+        # build/mkdocs.yml: either way the project's own configuration is found upwards.
+        folder = Path(config.config_file_path).parent
         try:
-            found = find_pyproject(root)
+            found = find_pyproject(folder)
             settings = open_config(None, str(found) if found else None)
         except KbgenError as exc:
             raise PluginError(str(exc)) from exc
+        root = settings.project_root
         self._watch = [*source_roots(settings), root / "site-overrides"]
         site, self.prepared = self.prepared, None
         if site is None:
