@@ -203,3 +203,32 @@ def test_build_fail_on_never_publishes_with_a_banner_on_every_page(project, kbge
     # The PRD kept outside the vault is a page at its project path, its controls traced.
     assert (tree / "docs/prd/prd-access.md").is_file()
     assert "TR203" in (tree / "kb/findings.md").read_text(encoding="utf-8")
+
+
+def test_exclude_applies_to_content_paths_of_every_source(project):
+    write_files(project, {"team/drafts/wip.md": "# WIP\n", "docs/prd/prd-draft.md": "# Draft\n"})
+    text = CONFIG.replace(
+        'prd = ["docs/prd/prd-*.md"]',
+        'prd = ["docs/prd/prd-*.md"]\nexclude = ["team/drafts/**", "docs/prd/prd-draft.md"]',
+    )
+    load = load_config(write_files(project, {"kbgen.toml": text}) / "kbgen.toml")
+    vault, _ = compile_project(load, cache=False, flake=False)
+    assert "team/wiki/team-note.md" in vault.notes
+    assert "team/drafts/wip.md" not in vault.notes
+    assert "docs/prd/prd-draft.md" not in vault.notes
+
+
+def test_a_glob_without_a_folder_searches_the_project_but_not_tools_folders(project):
+    write_files(
+        project,
+        {
+            "elsewhere/prd-extra.md": "# Extra\n",
+            ".venv/lib/prd-vendored.md": "# Not ours\n",
+            "node_modules/x/prd-pkg.md": "# Not ours\n",
+        },
+    )
+    text = CONFIG.replace('prd = ["docs/prd/prd-*.md"]', 'prd = ["**/prd-*.md"]')
+    config = load_config(write_files(project, {"kbgen.toml": text}) / "kbgen.toml")
+    vault, _ = compile_project(config, cache=False, flake=False)
+    found = sorted(p for p in vault.notes if "prd-" in p)
+    assert found == ["docs/prd/prd-access.md", "docs/prd/prd-pci-dss.md", "elsewhere/prd-extra.md"]

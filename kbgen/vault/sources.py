@@ -25,7 +25,11 @@ from kbgen.fileio import inside
 from kbgen.vault.files import VaultFiles, discover, matches
 
 #: Folders never searched for PRDs outside the vaults (tools' caches and outputs).
-_NEVER_SEARCHED = ("**/.venv", "**/node_modules", "**/__pycache__", "**/result", "**/.direnv")
+_NEVER_SEARCHED = tuple(
+    pattern
+    for name in (".venv", "node_modules", "__pycache__", "result", ".direnv")
+    for pattern in (name, f"**/{name}")
+)
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _DEFAULTS = Config()
 
@@ -72,20 +76,23 @@ def discover_sources(config: Config) -> tuple[VaultFiles, Sources]:
     project = config.project_root.resolve()
 
     def mount(found: VaultFiles, prefix: str, what: str) -> None:
+        # ``exclude`` globs are content paths: matched after the prefix is added.
         for path in found.notes:
-            _claim(f"{prefix}{path}", notes, external, what, config)
+            if not matches(f"{prefix}{path}", config.exclude):
+                _claim(f"{prefix}{path}", notes, external, what, config)
         for path in found.attachments:
-            _claim(f"{prefix}{path}", attachments, external, what, config)
+            if not matches(f"{prefix}{path}", config.exclude):
+                _claim(f"{prefix}{path}", attachments, external, what, config)
         folders.update(f"{prefix}{path}" for path in found.folders)
         folders.update(_parents(prefix.rstrip("/")))
         problems.extend(type(p)(f"{prefix}{p.path}", p.kind, p.message) for p in found.problems)
 
     for vault in config.more_vaults:
         prefix = _normal(vault)
-        mount(discover(project / prefix, config.exclude), f"{prefix}/", f"vault {vault!r}")
+        mount(discover(project / prefix), f"{prefix}/", f"vault {vault!r}")
     for base, wanted in _outside_searches(config, first, project):
         # A glob with no fixed folder (``**/prd-*.md``) searches the whole project.
-        skipped = _NEVER_SEARCHED + config.exclude if base else _skip_at_root(config)
+        skipped = _NEVER_SEARCHED if base else _skip_at_root(config)
         found = discover(project / base, skipped)
         prefix = f"{base}/" if base else ""
         kept = tuple(p for p in found.notes if matches(f"{prefix}{p}", wanted))
@@ -162,7 +169,7 @@ def _skip_at_root(config: Config) -> tuple[str, ...]:
     """Searching the whole project: leave out the vaults, the flake and kbgen's outputs."""
     skipped = [_normal(v) for v in (config.vault, *config.more_vaults)]
     skipped += [_normal(config.cache_dir), "build", "site"]
-    return (*skipped, *_NEVER_SEARCHED, *config.exclude)
+    return (*skipped, *_NEVER_SEARCHED)
 
 
 def _glob_base(glob: str) -> str:
