@@ -21,8 +21,13 @@ from kbgen.output import FORMATS, Report
 from kbgen.project import Run, compile_project, open_config, run
 from kbgen.rules import REGISTRY, all_rules
 from kbgen.rules.base import REQUIRED_SECTIONS, Finding, Rule, Severity
+from kbgen.rules.located import fix_within, located_in
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+#: Help of every ``--config`` option.
+CONFIG_HELP = "pyproject.toml (its [tool.kbgen]) or kbgen.toml to read"
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -50,9 +55,7 @@ def _add_check_commands(commands) -> None:
         description="Lint the vault. Exit 0 when clean, 1 on findings at or above "
         "--fail-on, 2 when the project cannot be read.",
     )
-    audit_parser.add_argument(
-        "vault", nargs="?", help="vault folder (default: [tool.kbgen] vault, else ./vault)"
-    )
+    _add_paths_argument(audit_parser)
     _add_run_options(audit_parser)
     audit_parser.add_argument("--fix", action="store_true", help="apply safe fixes")
     audit_parser.add_argument(
@@ -69,7 +72,7 @@ def _add_check_commands(commands) -> None:
         "to a test, and that the registers hold. Same formats and exit codes as "
         "audit.",
     )
-    trace_parser.add_argument("vault", nargs="?", help="vault folder")
+    _add_paths_argument(trace_parser)
     _add_run_options(trace_parser)
     _add_evidence_option(trace_parser)
     _add_nixos_options_option(trace_parser)
@@ -85,7 +88,7 @@ def _add_check_commands(commands) -> None:
         description="Run the audit and trace rules together (and Nix's own parser when "
         "nix-instantiate is on PATH). Exit 0 only when nothing reaches --fail-on.",
     )
-    check_parser.add_argument("vault", nargs="?", help="vault folder")
+    _add_paths_argument(check_parser)
     _add_run_options(check_parser)
     _add_evidence_option(check_parser)
     _add_nixos_options_option(check_parser)
@@ -97,6 +100,17 @@ def _add_check_commands(commands) -> None:
     )
     check_parser.add_argument(
         "--no-nix-parse", action="store_true", help="do not run nix-instantiate --parse"
+    )
+
+
+def _add_paths_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="one vault folder (default: [tool.kbgen] vault, else ./vault), or files: "
+        "the whole project is still checked, but only findings in these files are "
+        "reported (and fixed); files that are not part of the project are ignored",
     )
 
 
@@ -129,7 +143,7 @@ def _add_export_command(commands) -> None:
         help="matrix format (default: md); the graph is always JSON",
     )
     export_parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
-    export_parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+    export_parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     export_parser.add_argument("--vault", dest="vault_dir", help="vault folder")
     _add_evidence_option(export_parser)
 
@@ -148,6 +162,13 @@ def _add_site_commands(commands) -> None:
         "--strict", action="store_true", help="fail on warnings and on unresolved links too"
     )
     build_parser_.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "never"),
+        default="error",
+        help="lowest severity that stops the build (default: error; warning is --strict); "
+        "never: publish anyway, with a banner on every page naming the findings",
+    )
+    build_parser_.add_argument(
         "--markdown-only",
         action="store_true",
         help="write the Markdown tree only (for another renderer)",
@@ -160,7 +181,7 @@ def _add_site_commands(commands) -> None:
         help="what renders the compiled tree (default: mkdocs, i.e. "
         "mkdocs-material; zensical needs kbgen[zensical])",
     )
-    build_parser_.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+    build_parser_.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     _add_evidence_option(build_parser_)
     _add_nixos_options_option(build_parser_)
 
@@ -259,7 +280,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exit-zero", action="store_true", help="exit 0 even when there are findings"
     )
-    parser.add_argument("--config", metavar="PYPROJECT", help="pyproject.toml to read")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     parser.add_argument(
         "--jobs",
@@ -339,10 +360,11 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, commands: tuple[str, ...], *, cross_check: bool = False) -> int:
-    config = _with_evidence(open_config(args.vault, args.config, args.isolated), args)
+    vault_arg, files = _vault_and_files(args.paths)
+    config = _with_evidence(open_config(vault_arg, args.config, args.isolated), args)
 
     def once() -> Run:
-        return run(
+        result = run(
             config,
             commands=commands,
             select=args.select,
@@ -351,11 +373,17 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *, cross_check: bo
             cache=_use_cache(args),
             cross_check=cross_check,
         )
+        if files is not None:
+            result.findings = located_in(result.findings, files, config.project_root)
+        return result
 
     result = once()
     if getattr(args, "fix", False) or getattr(args, "diff", False):
         digests = {path: note.digest for path, note in result.vault.notes.items()}
-        plan = plan_fixes(result.findings, result.vault.root, digests, unsafe=args.unsafe_fixes)
+        fixable = result.findings
+        if files is not None:
+            fixable = [f for f in fixable if fix_within(f, files, result.vault)]
+        plan = plan_fixes(fixable, result.vault.sources, digests, unsafe=args.unsafe_fixes)
         if args.diff:
             display = {p: result.vault.display_path(p) for p in plan.changed}
             sys.stdout.write(plan.diff(display))
@@ -366,7 +394,7 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *, cross_check: bo
                 file=sys.stderr,
             )
             return EXIT_FINDINGS if plan.changed else EXIT_OK
-        write_fixes(plan, result.vault.root)
+        write_fixes(plan, result.vault.sources)
         if plan.changed:
             print(
                 f"Fixed {len(plan.applied)} finding{'s' if len(plan.applied) != 1 else ''} "
@@ -380,6 +408,30 @@ def _run(args: argparse.Namespace, commands: tuple[str, ...], *, cross_check: bo
     return _exit_code(result.findings, args.fail_on or config.fail_on, args.exit_zero)
 
 
+def _vault_and_files(paths: list[str]) -> tuple[str | None, frozenset[Path] | None]:
+    """The vault folder and the files to report on, from the positional paths.
+
+    One folder alone is the vault, as before files were accepted (a missing one is
+    reported by ``open_config``); otherwise every path is a file that must exist (a
+    missing name with a suffix, such as ``note.md``, is taken for a file too).
+    """
+    if not paths:
+        return None, None
+    if len(paths) == 1:
+        only = Path(paths[0])
+        if only.is_dir() or (not os.path.lexists(only) and not only.suffix):
+            return paths[0], None
+    files = set()
+    for name in paths:
+        path = Path(name)
+        if not os.path.lexists(path):
+            raise KbgenError("file not found", name)
+        if path.is_dir():
+            raise KbgenError("is a folder: name the vault folder alone, or only files", name)
+        files.add(path.resolve())
+    return None, frozenset(files)
+
+
 def _build(args: argparse.Namespace) -> int:
     from kbgen.site.build import TREE_DIR, build_site
 
@@ -391,6 +443,7 @@ def _build(args: argparse.Namespace) -> int:
         site_dir=args.site_dir,
         cache=os.environ.get("KBGEN_NO_CACHE") != "1",
         renderer=args.renderer,
+        fail_on=args.fail_on,
     )
     if result.tree is None:
         report = Report(
@@ -407,6 +460,13 @@ def _build(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     where = TREE_DIR if args.markdown_only else (args.site_dir or "site")
     print(f"Built {len(result.tree.pages)} pages into {where}.", file=sys.stderr)
+    if result.overridden:
+        count = len(result.overridden)
+        print(
+            f"kbgen: published with {count} finding{'s' if count != 1 else ''} that fail "
+            "the gate (--fail-on never); every page says so in a banner",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
