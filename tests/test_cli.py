@@ -85,3 +85,19 @@ def test_generated_rule_reference_is_up_to_date(kbgen):
     assert reference.read_text(encoding="utf-8") == markdown, (
         "docs/rules.md is stale: run 'kbgen rules --format markdown > docs/rules.md'"
     )
+
+
+def test_a_reader_that_stops_reading_is_not_an_internal_error():
+    """``kbgen rules | head -1``: the pipe closes before kbgen is done writing."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kbgen", "rules", "--format", "markdown"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # nobody reads: the first write fails with EPIPE
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 141, stderr
+    assert stderr == ""
