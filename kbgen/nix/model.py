@@ -153,6 +153,18 @@ class StringLiteral:
     (``writeText``) or, failing that, the attribute or let name it is bound to
     (``apiToken``); wrappers that only pass a value through (``mkDefault``,
     ``mkIf``'s body, ``toString``, ``optionalString`` …) are looked through.
+
+    ``scope`` is every name the literal's value flows through on its way out,
+    outermost first: the attribute names of each binding it is (part of) the value
+    of, rendered as in option paths, and each function it is an argument of, as
+    ``name(N)`` for argument ``N`` (1-based) of the call.  Pass-through wrappers
+    add nothing; lists, attribute sets, ``+``, ``if`` branches, ``let``/``with``
+    bodies, function bodies and interpolations keep the scope.  A literal whose
+    value flows nowhere known (a ``let`` binding, an ``if`` condition, an operand
+    of ``==``, a call of an unnamed function, an attribute name) starts afresh.
+    ``config.assertions = [ { message = "m"; } ]`` gives ``"m"`` the scope
+    ``("config", "assertions", "message")``; ``lib.warnIf c "m" v`` gives ``"m"``
+    the scope ``("warnIf(2)",)``.
     """
 
     text: str
@@ -161,6 +173,7 @@ class StringLiteral:
     kind: str = "string"
     has_interpolation: bool = False
     segments: tuple[StringSegment, ...] = ()
+    scope: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kbgen.nix.model import NixFile, StringLiteral
+from kbgen.nix.model import NixFile, StringLiteral, StringSegment
 from kbgen.rules.base import Hit, Severity, rule
 from kbgen.rules.context import Context
+from kbgen.vault.records import CodeBlock, Note
 
 #: Paths that exist on an FHS distribution but not on NixOS. The look-behind keeps
 #: ``/run/current-system/sw/bin``, ``/var/lib`` and ``''${pkgs.x}/bin`` (an escaped
@@ -19,6 +20,57 @@ FHS_PATH = re.compile(
 ALLOW_FHS = re.compile(r"kbgen:\s*allow-fhs\b")
 #: auditd watch rules quoted in notes: ``-w /usr/bin/sudo`` or ``-F path=/bin/su``.
 AUDITD_FHS = re.compile(r"(?:-w\s+|-F\s+(?:path|dir)=)(/usr/s?bin/|/s?bin/|/usr/lib/)\S*")
+
+# -- where a Nix string is documentation (see StringLiteral.scope) -------------------
+#: Attributes whose value is prose wherever they are: option and package descriptions,
+#: a unit's or a user's description.
+DOC_ATTRIBUTES = frozenset({"description", "longDescription"})
+#: Attributes that are documentation inside an option declaration's attribute set.
+OPTION_DOC_ATTRIBUTES = frozenset({"defaultText", "example", "extraDescription"})
+#: The argument of an option declaration that holds its attribute set.
+OPTION_DECLARATIONS = frozenset({"mkOption(1)", "mkPackageOption(3)", "mkPackageOptionMD(3)"})
+#: Call arguments that are messages or documentation (``name(N)``: argument N).
+DOC_ARGUMENTS = frozenset(
+    {
+        "mkEnableOption(1)", "literalExpression(1)", "literalDocBook(1)", "literalExample(1)",
+        "throw(1)", "abort(1)", "warn(1)", "warnIf(2)", "warnIfNot(2)", "throwIf(2)",
+        "throwIfNot(2)", "assertMsg(2)", "mkRemovedOptionModule(2)",
+    }
+)  # fmt: skip
+#: Functions that build a message out of pieces: between a documentation attribute or
+#: argument and the literal, they keep it documentation (``warnings = map (x: "…") xs``).
+MESSAGE_BUILDERS = frozenset(
+    {
+        "map", "mapAttrsToList", "mapAttrs", "concatMap", "concatMapStrings",
+        "concatMapStringsSep", "imap0", "imap1", "forEach", "filter", "flatten",
+        "attrValues", "genList",
+    }
+)  # fmt: skip
+
+# -- when a bare FHS directory is named, not used -------------------------------------
+#: The FHS directories themselves (no file after them), with an optional final slash.
+FHS_DIRECTORY = re.compile(r"/usr/(?:s?bin|lib(?:exec|64)?|share|local(?:/s?bin|/lib)?)/?")
+#: Shell and configuration syntax: a line with any of it is code, not a sentence.
+CODE_SYNTAX = re.compile(r"[$=|&;<>`\[\]{}\\]|#!|(?:^|\s)--?[A-Za-z]")
+#: Words that, among the three before a bare directory, make its line descriptive.
+DESCRIPTIVE_BEFORE = frozenset(
+    {
+        "of", "instead", "never", "not", "no", "nor", "like", "unlike", "than",
+        "equivalent", "replaces", "replace", "replaced", "replacing", "without", "avoid",
+        "avoids",
+    }
+)  # fmt: skip
+#: Negations that, among the three words after it, do the same ("/usr/bin does not exist").
+DESCRIPTIVE_AFTER = frozenset({"not", "never", "no", "nothing"})
+#: A word, for the cue-word windows: letters and apostrophes, punctuation stripped.
+_WORD = re.compile(r"[A-Za-z']+")
+#: An interpolation in a line of a literal reads as a word (``${pkgs.x}``).
+_PLACEHOLDER = "value"
+
+#: The class that marks a fenced code block in a note as an example of what not to do:
+#: ```` ```bash {.example} ```` (an attribute block after the language).
+EXAMPLE_CLASS = ".example"
+_ATTRIBUTE_BLOCK = re.compile(r"\{([^{}]*)\}")
 
 PEM_BLOCK = re.compile(
     r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE REQUEST|OPENSSH PRIVATE "
@@ -53,18 +105,127 @@ def _allowed_lines(nix_file: NixFile) -> set[int]:
     return {c.pos.line for c in nix_file.comments if ALLOW_FHS.search(c.text)}
 
 
-def _fhs_hits(literal: StringLiteral) -> Iterator[tuple[int, int, str]]:
-    previous_interpolation = False
-    for segment in literal.segments or ():
-        if segment.interpolation:
-            previous_interpolation = True
+def is_documentation(literal: StringLiteral) -> bool:
+    """Whether a literal's value is documentation or a message, from its scope.
+
+    The innermost entry of the scope that is not a :data:`MESSAGE_BUILDERS` call must be
+    a documentation attribute (:data:`DOC_ATTRIBUTES`; :data:`OPTION_DOC_ATTRIBUTES`
+    right inside an option declaration; ``message`` below ``assertions``; ``warnings``)
+    or a documentation argument (:data:`DOC_ARGUMENTS`).
+    """
+    scope = literal.scope
+    for index in range(len(scope) - 1, -1, -1):
+        entry = scope[index]
+        if entry.partition("(")[0] in MESSAGE_BUILDERS and entry.endswith(")"):
             continue
-        for match in FHS_PATH.finditer(segment.text):
-            # "${pkgs.bash}/bin/bash": the path continues a store path, not the root.
-            if match.start() == 0 and previous_interpolation:
-                continue
-            yield segment.pos.line, segment.pos.column + match.start(), match.group(1)
+        if entry in DOC_ATTRIBUTES or entry in DOC_ARGUMENTS or entry == "warnings":
+            return True
+        if entry in OPTION_DOC_ATTRIBUTES:
+            return index > 0 and scope[index - 1] in OPTION_DECLARATIONS
+        return entry == "message" and "assertions" in scope[:index]
+    return False
+
+
+def is_descriptive(line: str, start: int, end: int) -> bool:
+    """Whether the FHS path at ``line[start:end]`` is named in a sentence, not used.
+
+    It must be a bare FHS directory (:data:`FHS_DIRECTORY`: ``/usr/bin``, not
+    ``/usr/bin/python3``), standing as a word of its own (optionally in quotes or
+    backticks, then optionally ``.``/``,``/``:``/``)``... before a space), on a line with no
+    shell or configuration syntax (:data:`CODE_SYNTAX`: ``$ = | & ; < > [ ] { }``, a
+    backslash, a backtick other than around the path, ``#!``, an option flag such as
+    ``-w``; an interpolation reads as a word), with a cue word among the three
+    words before it (:data:`DESCRIPTIVE_BEFORE`) or a negation among the three after it
+    (:data:`DESCRIPTIVE_AFTER`, or a word ending in ``n't``).
+    """
+    path = line[start:end]
+    if path.endswith((".", ",")):
+        path, end = path[:-1], end - 1
+    if not FHS_DIRECTORY.fullmatch(path):
+        return False
+    quote = line[start - 1] if start and line[start - 1] in "`'\"" else ""
+    if quote and line[end : end + 1] == quote:
+        start, end = start - 1, end + 1
+    if start and not line[start - 1].isspace() and line[start - 1] != "(":
+        return False
+    after = line[end:].lstrip(".,:;!?)'\"")
+    if after and not after[0].isspace():
+        return False
+    if CODE_SYNTAX.search(line[:start] + " " + line[end:]):
+        return False
+    before = [w.lower() for w in _WORD.findall(line[:start])[-3:]]
+    following = [w.lower() for w in _WORD.findall(line[end:])[:3]]
+    return any(w in DESCRIPTIVE_BEFORE or w.endswith("n't") for w in before) or any(
+        w in DESCRIPTIVE_AFTER or w.endswith("n't") for w in following
+    )
+
+
+def _lines(literal: StringLiteral) -> dict[int, list[tuple[int, StringSegment]]]:
+    """The literal's segments by source line, each with its offset in the line's text."""
+    lines: dict[int, list[tuple[int, StringSegment]]] = {}
+    offsets: dict[int, int] = {}
+    for segment in literal.segments:
+        line = segment.pos.line
+        offset = offsets.get(line, 0)
+        lines.setdefault(line, []).append((offset, segment))
+        offsets[line] = offset + len(_PLACEHOLDER if segment.interpolation else segment.text)
+    return lines
+
+
+def _fhs_hits(literal: StringLiteral) -> Iterator[tuple[int, int, str]]:
+    """FHS paths in a literal that are used, not talked about: ``(line, column, path)``."""
+    prose = literal.kind in ("string", "indented")
+    for pieces in _lines(literal).values():
+        text = "".join(_PLACEHOLDER if s.interpolation else s.text for _, s in pieces)
         previous_interpolation = False
+        for offset, segment in pieces:
+            if segment.interpolation:
+                previous_interpolation = True
+                continue
+            for match in FHS_PATH.finditer(segment.text):
+                # "${pkgs.bash}/bin/bash": the path continues a store path, not the root.
+                if match.start() == 0 and previous_interpolation:
+                    continue
+                start, end = offset + match.start(), offset + match.end()
+                # Judge the path within its own line of the string (an escaped \n ends it).
+                line_start = text.rfind("\n", 0, start) + 1
+                line_end = len(text) if (n := text.find("\n", end)) < 0 else n
+                sentence = text[line_start:line_end]
+                if prose and is_descriptive(sentence, start - line_start, end - line_start):
+                    continue
+                yield segment.pos.line, segment.pos.column + match.start(), match.group(1)
+            previous_interpolation = False
+
+
+def nix_fhs_leaks(nix_file: NixFile) -> Iterator[tuple[int, int, str]]:
+    """Every FHS path TR501 reports in a Nix file: ``(line, column, path)``."""
+    allowed = _allowed_lines(nix_file)
+    for literal in nix_file.strings:
+        if literal.kind == "attr_name" or is_documentation(literal):
+            continue
+        for line, column, path in _fhs_hits(literal):
+            if line not in allowed:
+                yield line, column, path
+
+
+def is_example_block(block: CodeBlock) -> bool:
+    """Whether a fenced block is marked as an example: ``.example`` in an attribute block
+    of its info string (```` ```bash {.example} ````)."""
+    return any(EXAMPLE_CLASS in group.split() for group in _ATTRIBUTE_BLOCK.findall(block.info))
+
+
+def note_fhs_leaks(note: Note) -> Iterator[tuple[int, int, str]]:
+    """Every FHS audit rule TR501 reports in a note: ``(line, column, watched path)``."""
+    texts = [(span.line, span.column, span.text) for span in note.code_spans]
+    texts += [
+        (block.line + 1 + i, 1, text)
+        for block in note.code_blocks
+        if not is_example_block(block)
+        for i, text in enumerate(block.text.split("\n"))
+    ]
+    for line, column, text in texts:
+        for match in AUDITD_FHS.finditer(text):
+            yield line, column + match.start(), match.group(0).split()[-1]
 
 
 @rule("TR501", "fhs-path-leak", family="flake", severity=Severity.ERROR, command="trace")
@@ -72,12 +233,46 @@ def fhs_path_leak(ctx: Context) -> Iterator[Hit]:
     """An FHS path (`/usr/bin`, `/bin/bash`, `/sbin`, ...) in the flake or a quoted audit rule.
 
     ## What it does
-    Scans every Nix string literal under `flake/` (not comments) for paths such as
-    `/usr/bin/...`, `/usr/sbin`, `/bin/...`, `/sbin/...`, `/lib/...`, `/opt/...`; a path
-    directly after an interpolation (`${pkgs.bash}/bin/bash`) is fine. In notes, quoted
-    auditd rules (`-w /usr/bin/sudo`, `-F path=/bin/su`) are reported too. A deliberate
-    mention carries `# kbgen: allow-fhs <reason>` on the same line (Nix) or a
-    `kbgen-ignore TR501` comment (notes).
+    Scans the Nix string literals, indented strings and path literals under `flake/` for
+    FHS paths: `/usr/bin`, `/usr/sbin`, `/usr/lib`, `/usr/lib64`, `/usr/libexec`,
+    `/usr/share`, `/usr/local` and anything below them, and a file or folder below
+    `/bin`, `/sbin`, `/lib`, `/lib64` or `/opt` (`/bin/bash`, `/opt/agent`). A path
+    directly after an interpolation (`${pkgs.bash}/bin/bash`) is fine. In notes it scans
+    code spans and code blocks for quoted auditd rules (`-w /usr/bin/sudo`,
+    `-F path=/bin/su`).
+
+    Not scanned, because it is prose, not something that runs:
+
+    - Nix comments, and quoted attribute names;
+    - documentation: the value of `description` and `longDescription` anywhere
+      (options, `meta`, units, users); `defaultText`, `example` and `extraDescription`
+      of an `mkOption` or `mkPackageOption` (also through `literalExpression`,
+      `literalMD` or `mdDoc`); the text of `mkEnableOption`, and of `literalExpression`
+      anywhere; `assertions.*.message`; the entries of `warnings`; the message (not the
+      value passed on) of `throw`, `abort`, `lib.warn`, `warnIf`, `warnIfNot`,
+      `throwIf`, `throwIfNot`, `assertMsg` and `mkRemovedOptionModule`. A string built
+      for one of these by `map`, `mapAttrsToList`, `concatMapStrings`, ... counts too;
+      one made by any other function (`writeShellScript`) does not;
+    - a bare FHS directory named in a sentence, in any string: one of the `/usr/...`
+      directories above with no file after it (`/usr/bin`, not `/usr/bin/python3`),
+      standing as a word (quotes or backticks around it allowed), on a line of the
+      string without shell or configuration syntax (`$ = | & ; < > [ ] { }`, a
+      backslash or another backtick, `#!`, an option flag such as `-w`; an
+      interpolation counts as a word), with one of *of, instead, never, not, no, nor,
+      like, unlike, than, equivalent, replaces, without, avoid* (or a word ending in
+      *n't*) among the three words before it, or *not, never, no, nothing* (or *n't*)
+      among the three after it: "the NixOS equivalent of /usr/bin", "must never
+      reference /usr/bin", "no /usr/bin on NixOS", "/usr/bin does not exist here";
+    - in notes, a fenced block marked as an example of what not to do: the class
+      `.example` in an attribute block after its language (```` ```bash {.example} ````;
+      Obsidian ignores the braces, MkDocs adds the class; a bare word such as
+      ```` ```bash example ```` is no marker: superfences would not render it as code).
+
+    A path that is used is still reported however it is written: `"/usr/bin/python3"`,
+    `"/bin/sh -c ..."`, `"PATH=/usr/bin:/bin"`, `source = "/usr/lib/x"`, a bare
+    `"/usr/bin"`. A deliberate one carries `# kbgen: allow-fhs <reason>` on the same
+    line (Nix); in a note, `<!-- kbgen-ignore TR501: reason -->` on its own line covers
+    the whole block after it, a multi-line fenced block included.
 
     ## Why is this bad?
     These paths do not exist on NixOS: a script fails at run time, and an audit rule
@@ -87,43 +282,27 @@ def fhs_path_leak(ctx: Context) -> Iterator[Hit]:
     ```nix
     ExecStart = "/usr/bin/python3 /opt/agent/run.py";
     ```
-    Use `"${pkgs.python3}/bin/python3 ${agent}/run.py"`.
+    Use `"${pkgs.python3}/bin/python3 ${agent}/run.py"`. A note quoting a wrong rule:
+
+    ````markdown
+    ```text {.example}
+    -w /usr/bin/sudo -p x -k privileged
+    ```
+    ````
 
     ## Fix safety
     No fix.
     """
     model = ctx.trace_model
     for nix_file in model.flake.files:
-        allowed = _allowed_lines(nix_file)
-        for literal in nix_file.strings:
-            if literal.kind == "attr_name":
-                continue
-            for line, column, path in _fhs_hits(literal):
-                if line not in allowed:
-                    yield Hit(
-                        nix_file.path,
-                        line,
-                        column,
-                        f"FHS path {path} does not exist on NixOS; use a store path "
-                        "(${pkgs.x}/bin/...) or /run/current-system/sw",
-                        project=True,
-                    )
-    for path, note in model.vault.notes.items():
-        texts = [(span.line, span.column, span.text) for span in note.code_spans]
-        texts += [
-            (block.line + 1 + i, 1, text)
-            for block in note.code_blocks
-            for i, text in enumerate(block.text.split("\n"))
-        ]
-        for line, column, text in texts:
-            for match in AUDITD_FHS.finditer(text):
-                yield Hit(
-                    path,
-                    line,
-                    column + match.start(),
-                    f"audit rule watches {match.group(0).split()[-1]}, an FHS path that "
-                    "does not exist on NixOS",
-                )
+        for line, column, path in nix_fhs_leaks(nix_file):
+            message = f"FHS path {path} does not exist on NixOS; use a store path "
+            message += "(${pkgs.x}/bin/...) or /run/current-system/sw"
+            yield Hit(nix_file.path, line, column, message, project=True)
+    for note_path, note in model.vault.notes.items():
+        for line, column, path in note_fhs_leaks(note):
+            message = f"audit rule watches {path}, an FHS path that does not exist on NixOS"
+            yield Hit(note_path, line, column, message)
 
 
 def _secret_reason(literal: StringLiteral) -> str | None:
