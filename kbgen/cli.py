@@ -17,6 +17,7 @@ from kbgen import __version__
 from kbgen.config import Config
 from kbgen.errors import KbgenError
 from kbgen.fix import plan_fixes, write_fixes
+from kbgen.init import add_init_parser, run_init
 from kbgen.output import FORMATS, Report
 from kbgen.output.rule_docs import every_rule, find_rule, one_rule
 from kbgen.project import Run, compile_project, open_config, run
@@ -119,6 +120,7 @@ def _add_output_commands(commands) -> None:
     """export, build, serve, rule and rules: what the model is turned into."""
     _add_export_command(commands)
     _add_site_commands(commands)
+    add_init_parser(commands)
 
 
 def _add_export_command(commands) -> None:
@@ -323,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rule(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "init":
+            return run_init(args)
     except KbgenError as exc:
         print(f"kbgen: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -96,3 +96,14 @@ def test_site_builds_without_mkdocs_yml_and_links_controls_to_modules(repo, kbge
     # The site is named after the repository, and nothing is written outside it.
     assert "<title>AC-17" in page and "adopted — compliance knowledge base" in page
     assert (repo / "build/mkdocs.yml").is_file() and not (repo / "mkdocs.yml").exists()
+
+
+@pytest.mark.slow
+def test_a_build_leaves_the_process_environment_as_it_was(repo, kbgen, monkeypatch):
+    """MkDocs needs SOURCE_DATE_EPOCH during the build; the review clock (TR306) reads it
+    too, so a build must not leave it behind in a long-lived process."""
+    import os
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert kbgen("build")[0] == 0
+    assert "SOURCE_DATE_EPOCH" not in os.environ

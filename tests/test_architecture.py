@@ -30,6 +30,7 @@ STAGES = (
     ("kbgen.evidence",),
     ("kbgen.trace",),
     ("kbgen.oscal",),
+    ("kbgen.init",),
     ("kbgen.rules", "kbgen.output", "kbgen.fix"),
     ("kbgen.project",),
     ("kbgen.site",),

@@ -418,18 +418,25 @@ def render_with_mkdocs(
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import MkDocsException
 
-    os.environ["SOURCE_DATE_EPOCH"] = source_date_epoch(project_root)
     config = load_mkdocs_config(project_root, prepared)
     final = Path(site_dir).resolve() if site_dir else Path(config["site_dir"])
     area = _staging_area(project_root, final)
     staging = Path(tempfile.mkdtemp(prefix=f"site-{os.getpid()}-", dir=area))
     config["site_dir"] = str(staging)
+    # MkDocs reads the build date from the environment: set it for this build only (a
+    # long-lived process, such as kbgen serve or a test run, must not keep it).
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = source_date_epoch(project_root)
     try:
         mkdocs_build(config)
         _replace_dir(staging, final, area)
     except MkDocsException as exc:
         raise KbgenError(f"mkdocs build failed: {exc}") from exc
     finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
         shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -436,6 +436,7 @@ def test_the_generated_corpus_is_hostile_and_mostly_passes_check(tmp_path, kbgen
 
 def test_settings_with_dates_sets_and_binary_are_plain_text(tmp_path):
     from kbgen.trace.registers import read_settings
+    from kbgen.vault.sources import Sources
 
     write_files(
         tmp_path,
@@ -447,7 +448,7 @@ def test_settings_with_dates_sets_and_binary_are_plain_text(tmp_path):
             )
         },
     )
-    settings = read_settings(tmp_path, "registers/s.yaml")
+    settings = read_settings(Sources(tmp_path, tmp_path), "registers/s.yaml")
     assert settings.problems == ()
     (setting,) = settings.settings
     assert setting.value == {"when": "2024-03-04", "list": ["2024-05-06"]}
@@ -457,6 +458,7 @@ def test_settings_with_dates_sets_and_binary_are_plain_text(tmp_path):
 
 def test_settings_nested_too_deep_are_a_finding_not_a_crash(tmp_path):
     from kbgen.trace.registers import MAX_SETTINGS_DEPTH, read_settings
+    from kbgen.vault.sources import Sources
 
     write_files(
         tmp_path,
@@ -467,7 +469,7 @@ def test_settings_nested_too_deep_are_a_finding_not_a_crash(tmp_path):
             + "\n    canonical_path: a.b\n"
         },
     )
-    settings = read_settings(tmp_path, "s.yaml")
+    settings = read_settings(Sources(tmp_path, tmp_path), "s.yaml")
     (problem,) = settings.problems
     assert (
         problem.line == 3 and f"nested deeper than {MAX_SETTINGS_DEPTH} levels" in problem.message
@@ -481,4 +483,4 @@ def test_settings_nested_too_deep_are_a_finding_not_a_crash(tmp_path):
             + "\n    canonical_path: a.b\n"
         },
     )
-    assert read_settings(tmp_path, "ok.yaml").problems == ()
+    assert read_settings(Sources(tmp_path, tmp_path), "ok.yaml").problems == ()
