@@ -587,7 +587,35 @@ def test_the_adopted_fixture_comes_out_as_its_own_configuration(tmp_path):
         "residual_risks",
         "resolved_settings",
         "canonical_module",
+        "option_prefixes",  # from the namespace of the options its modules declare
     ):
         assert getattr(ours, key) == getattr(theirs, key), key
     for column in ("control", "requirement", "options"):
         assert set(theirs.columns[column]) <= set(ours.columns[column]), column
+
+
+def test_option_namespaces_come_from_declarations_not_from_nixos_namespaces(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "flake.nix": "{ outputs = _: { }; }\n",
+            "modules/own.nix": "{ lib, ... }: { options.site.ssh.enable = lib.mkEnableOption "
+            '"ssh"; options.services.extra.enable = lib.mkEnableOption "extra"; }\n',
+        },
+    )
+    layout = discover(tmp_path)
+    assert layout.option_prefixes is not None and layout.option_prefixes.path == "site."
+    assert 'option-prefixes = "site."' in render_config(layout)
+
+
+def test_the_default_namespace_is_not_written(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "flake.nix": "{ outputs = _: { }; }\n",
+            "modules/own.nix": "{ lib, ... }: { options.compliance.x = lib.mkOption { }; }\n",
+        },
+    )
+    layout = discover(tmp_path)
+    assert layout.option_prefixes is None
+    assert "option-prefixes" not in render_config(layout)

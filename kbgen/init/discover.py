@@ -109,6 +109,8 @@ class Layout:
     policies_dir: Found | None = None
     flake: Found | None = None
     canonical_module: Found | None = None
+    #: The flake's own option namespaces (``site.``), when not kbgen's default.
+    option_prefixes: Found | None = None
     #: Folders not searched and files not read, with the reason.
     skipped: tuple[Found, ...] = ()
 
@@ -411,6 +413,64 @@ def _flake(root: Path, tree: Tree) -> tuple[Found | None, Found | None]:
     return flake, module
 
 
+#: Top-level names of NixOS's own options: a flake that declares options below them
+#: extends NixOS; it does not make them its namespace.
+_NIXOS_NAMESPACES = frozenset(
+    {
+        "assertions",
+        "boot",
+        "console",
+        "containers",
+        "documentation",
+        "environment",
+        "fileSystems",
+        "fonts",
+        "hardware",
+        "i18n",
+        "lib",
+        "location",
+        "meta",
+        "networking",
+        "nix",
+        "nixpkgs",
+        "power",
+        "powerManagement",
+        "programs",
+        "security",
+        "services",
+        "sound",
+        "swapDevices",
+        "system",
+        "systemd",
+        "time",
+        "users",
+        "virtualisation",
+        "warnings",
+        "xdg",
+        "zramSwap",
+    }
+)
+
+
+def _option_prefixes(root: Path, flake: str) -> Found | None:
+    """The namespaces of the options the flake declares (``site.``), for TR208 to check the
+    option paths notes name; None when they are kbgen's default (``compliance.``)."""
+    from kbgen.errors import KbgenError
+    from kbgen.nix.flake import index_flake
+
+    try:
+        index = index_flake(root / flake, root)
+    except KbgenError:
+        return None
+    heads = sorted(
+        {d.path.split(".", 1)[0] for d in index.declarations if "." in d.path} - _NIXOS_NAMESPACES
+    )
+    prefixes = tuple(f"{head}." for head in heads)
+    if not prefixes or prefixes == Config().option_prefixes:
+        return None
+    return Found(", ".join(prefixes), "namespaces of the options the flake declares")
+
+
 # -- discovery -------------------------------------------------------------------------
 
 
@@ -437,6 +497,7 @@ def discover(root: Path) -> Layout:
     columns, column_notes = _column_mapping({p: tables[p] for p in paths})
     risk, settings, policies = _registers(tree, notes, vaults)
     flake, canonical = _flake(root, tree)
+    prefixes = _option_prefixes(root, flake.path) if flake is not None else None
     return Layout(
         root=root,
         vaults=found_vaults,
@@ -451,5 +512,6 @@ def discover(root: Path) -> Layout:
         policies_dir=policies,
         flake=flake,
         canonical_module=canonical,
+        option_prefixes=prefixes,
         skipped=tuple(tree.skipped),
     )

@@ -104,6 +104,14 @@ def render_config(layout: Layout) -> str:
             note(f"The {what}: {item.path} ({item.why}), where kbgen looks by default.")
         else:
             key(name, _toml_string(item.path), f"The {what}: {item.path} ({item.why})")
+    if layout.option_prefixes:
+        prefixes = tuple(layout.option_prefixes.path.split(", "))
+        key(
+            "option-prefixes",
+            _toml_list(prefixes),
+            f"Option paths named in notes under {layout.option_prefixes.path} must exist "
+            f"(TR208): the {layout.option_prefixes.why}",
+        )
     if any(prd.source != "frontmatter" for prd in layout.prds):
         lines += ["", "# The framework of each PRD whose frontmatter does not name it.", ""]
         lines += ["[prd-frameworks]", *_framework_lines(layout)]
@@ -143,6 +151,8 @@ def _found_rows(layout: Layout) -> list[tuple[str, str, str]]:
     rows += [("columns", n.path, n.why) for n in layout.column_notes]
     if layout.flake:
         rows.append(("flake", layout.flake.path, layout.flake.why))
+    if layout.option_prefixes:
+        rows.append(("option namespaces", layout.option_prefixes.path, layout.option_prefixes.why))
     for _, attribute, what in _REGISTERS:
         item = getattr(layout, attribute)
         if item is not None:
