@@ -17,6 +17,7 @@ kbgen finds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -43,9 +44,16 @@ class Measure:
     stderr: str
 
 
-def measure(command: list[str], cwd: Path) -> Measure:
-    """Run a command; wall time and the peak RSS of that process tree's largest member."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+def measure(command: list[str], cwd: Path, log: Path | None = None) -> Measure:
+    """Run a command; wall time and the peak RSS of that process tree's largest member.
+    With ``log``, its standard error is written to that file as it runs (to follow a
+    long build's progress) and read back into the result."""
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(tempfile.TemporaryFile())
+        if log is None:
+            err = files.enter_context(tempfile.TemporaryFile())
+        else:
+            err = files.enter_context(log.open("w+b"))
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)

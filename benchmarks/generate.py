@@ -256,19 +256,27 @@ def generate_trace(
         )
     prd_dir = out / "vault" / "prd"
     prd_dir.mkdir(parents=True, exist_ok=True)
+    head = (
+        "| Control | Title | Layer | Requirement | Nix options | Policy / risk |\n"
+        "|---|---|---|---|---|---|\n"
+    )
     for chunk in range(0, controls, 500):
-        rows = []
+        # A section per control family, as real PRDs are written (and as a search index
+        # needs: each section is one entry).
+        families: dict[str, list[str]] = {}
         for i in range(chunk, min(chunk + 500, controls)):
             m = owner[i]
-            rows.append(
+            families.setdefault(FAMILIES[i % 20], []).append(
                 f"| {ids[i]} | Control {i} {_words(rng, 2)} | host | {_words(rng, 10)} | "
                 f"`compliance.m{m:04d}.enable` `services.svc{m:04d}.settings.Key1` | |"
             )
+        sections = "".join(
+            f"## {name}\n\n{head}" + "\n".join(rows) + "\n\n" for name, rows in families.items()
+        )
         (prd_dir / f"prd-{chunk // 500:02d}.md").write_text(
             f"---\ntitle: Synthetic PRD {chunk // 500}\nframework: {{id: nist-800-53, "
             f'name: NIST SP 800-53 Rev. 5, version: "5.1.1"}}\n---\n\n# Synthetic PRD\n\n'
-            "| Control | Title | Layer | Requirement | Nix options | Policy / risk |\n"
-            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n",
+            + sections,
             encoding="utf-8",
         )
     registers = out / "vault" / "registers"

@@ -21,7 +21,15 @@ from tests.site_project import REPO, make_site_project
 SECTION_LIMIT = 60
 #: Median HTML bytes of a page of the bundled site (it was 81 KB before grouping).
 MEDIAN_LIMIT = 60_000
-GROUPED = ("kb/controls", "kb/options", "kb/tests", "kb/source", "kb/frameworks", "kb/status")
+GROUPED = (
+    "kb/controls",
+    "kb/options",
+    "kb/tests",
+    "kb/source",
+    "kb/frameworks",
+    "kb/status",
+    "kb/tags",
+)
 
 
 @pytest.fixture(scope="module")

@@ -68,11 +68,16 @@ class PageContext:
         )
         return frozenset(p for p in candidates if trace.option_exists(p))
 
+    @cached_property
+    def layout(self) -> paths.Layout:
+        """Where option and flake source pages are filed on this build."""
+        return paths.Layout.of(self.option_paths, self.trace.flake)
+
     def option_url(self, page: str, path: str) -> str | None:
         """Where an option's page is, relative to ``page``; None when it has none."""
         if path not in self.option_paths:
             return None
-        return paths.relative(page, paths.option_page(path, self.trace.flake))
+        return paths.relative(page, self.layout.option_page(path, self.trace.flake))
 
     def option_link(self, page: str, path: str) -> str:
         """An option path as inline code, linked to its page when the site has one (the

@@ -156,6 +156,9 @@
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
     var root = document.createElementNS(SVG, "g");
     svg.appendChild(root);
+    // Under every node, an invisible ring that takes taps near it on a touch screen
+    // (kbgen.css sizes it): under all of them, so a tap on a node never goes to a ring.
+    var rings = document.createElementNS(SVG, "g");
     var lines = g.links.map(function (l) {
       var line = document.createElementNS(SVG, "line");
       line.setAttribute("x1", pos.x[l[0]]); line.setAttribute("y1", pos.y[l[0]]);
@@ -163,6 +166,7 @@
       root.appendChild(line);
       return line;
     });
+    root.appendChild(rings);
     var neighbours = g.nodes.map(function () { return []; });
     g.links.forEach(function (l) { neighbours[l[0]].push(l[1]); neighbours[l[1]].push(l[0]); });
     var few = g.nodes.length <= 30, focused = -1;
@@ -186,6 +190,15 @@
         if (moved) { e.preventDefault(); return; }
         if (focused !== i) { e.preventDefault(); focus(i); }
       });
+      var ring = document.createElementNS(SVG, "circle");
+      ring.setAttribute("cx", pos.x[i]); ring.setAttribute("cy", pos.y[i]);
+      ring.setAttribute("r", c.getAttribute("r")); ring.setAttribute("class", "kb-hit");
+      ring.addEventListener("click", function () {
+        if (moved) return;
+        if (focused !== i) focus(i);
+        else if (node.page) location.href = base() + url(node.page);
+      });
+      rings.appendChild(ring);
       root.appendChild(a);
       return a;
     });
@@ -196,7 +209,9 @@
       lines.forEach(function (line, k) { var l = g.links[k], hot = l[0] === i || l[1] === i;
         line.classList.toggle("kb-hot", hot); line.classList.toggle("kb-dim", !hot); });
     }
-    // Pan with one pointer (mouse, pen or finger), zoom with the wheel or two fingers.
+    // Pan with one pointer (mouse, pen or finger), zoom with the wheel or two fingers. On
+    // a touch screen the global graph takes every gesture (touch-action: none); a page's
+    // small graph leaves vertical swipes to the page, so it never traps the scroll.
     var scale = 1, tx = 0, ty = 0, pointers = {}, moved = false, start = null;
     function apply() { root.setAttribute("transform", "translate(" + tx + "," + ty + ") scale(" + scale + ")"); }
     function zoom(factor, cx, cy) {
@@ -217,10 +232,12 @@
         var last = pointers[e.pointerId];
         if (Math.abs(p[0] - start[0]) + Math.abs(p[1] - start[1]) > 4) moved = true;
         if (moved) { tx += p[0] - last[0]; ty += p[1] - last[1]; apply(); }
-      } else if (ids.length === 2) {
+      } else if (ids.length === 2) {     // pinch to zoom, and move both fingers to pan
         var other = pointers[ids[0] === String(e.pointerId) ? ids[1] : ids[0]], before = pointers[e.pointerId];
         var d0 = Math.hypot(before[0] - other[0], before[1] - other[1]), d1 = Math.hypot(p[0] - other[0], p[1] - other[1]);
-        if (d0 > 0) zoom(d1 / d0, (p[0] + other[0]) / 2, (p[1] + other[1]) / 2);
+        var mx = (p[0] + other[0]) / 2, my = (p[1] + other[1]) / 2;
+        if (d0 > 0) zoom(d1 / d0, mx, my);
+        tx += (p[0] - before[0]) / 2; ty += (p[1] - before[1]) / 2; apply();
         moved = true;
       }
       pointers[e.pointerId] = p;

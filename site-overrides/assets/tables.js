@@ -39,20 +39,59 @@
     });
   }
 
-  function makeFilter(table, names) {
-    var body = table.tBodies[0];
+  function rowsOf(tables) {
+    var rows = [];
+    tables.forEach(function (t) { Array.prototype.push.apply(rows, t.tBodies[0].rows); });
+    return rows;
+  }
+
+  function isTable(e) {
+    return e.tagName === "TABLE" || e.classList.contains("md-typeset__scrollwrap") ||
+      e.classList.contains("md-typeset__table");
+  }
+
+  // The elements of a table's section on a page of several tables (a framework matrix, the
+  // controls of a status, many findings): its heading and what follows it down to the
+  // table, hidden together when the filter leaves the table no row.
+  function sectionOf(table) {
+    var wrap = table.closest(".md-typeset__scrollwrap") || table, parts = [wrap];
+    for (var e = wrap.previousElementSibling; e && !e.classList.contains("kb-matrix-filter"); e = e.previousElementSibling) {
+      if (isTable(e)) break;
+      parts.push(e);
+      if (/^H[23]$/.test(e.tagName)) break;
+    }
+    return parts;
+  }
+
+  // A heading over several sections (a framework on a status page) is hidden when the
+  // filter hides every table below it.
+  function hideEmptyHeadings(slot) {
+    var article = slot.closest("article") || document;
+    article.querySelectorAll("h2").forEach(function (h) {
+      var tables = 0, shown = 0;
+      for (var e = h.nextElementSibling; e && e.tagName !== "H2"; e = e.nextElementSibling) {
+        if (isTable(e)) { tables++; if (!e.hidden) shown++; }
+      }
+      if (tables) h.hidden = shown === 0;
+    });
+  }
+
+  // One filter (text and the Status, Layer, ... columns) over ``tables``, which share
+  // their columns: a table, or every family's table of a framework matrix.
+  function makeFilter(tables, names, slot) {
+    var rows = rowsOf(tables);
     var bar = document.createElement("div");
     bar.className = "kb-table-filter";
     var input = document.createElement("input");
     input.type = "search";
-    input.placeholder = "Filter " + body.rows.length + " rows";
+    input.placeholder = "Filter " + rows.length + " rows";
     input.setAttribute("aria-label", "Filter the table");
     bar.appendChild(input);
     var selects = [];
     names.forEach(function (name, i) {
       if (FACETS.indexOf(name.toLowerCase()) < 0) return;
       var values = {};
-      Array.prototype.forEach.call(body.rows, function (r) { var v = cellText(r, i); if (v) values[v] = true; });
+      rows.forEach(function (r) { var v = cellText(r, i); if (v) values[v] = true; });
       var keys = Object.keys(values).sort(compare);
       if (keys.length < 2 || keys.length > 40) return;
       var select = document.createElement("select");
@@ -68,24 +107,32 @@
     var count = document.createElement("span");
     count.className = "kb-table-count";
     bar.appendChild(count);
+    var sections = tables.length > 1 ? tables.map(sectionOf) : [];
     function apply() {
       var words = input.value.toLowerCase().split(/\s+/).filter(Boolean), shown = 0;
-      Array.prototype.forEach.call(body.rows, function (r) {
-        var text = r.textContent.toLowerCase();
-        var ok = words.every(function (w) { return text.indexOf(w) >= 0; }) &&
-          selects.every(function (s) { return !s.value || cellText(r, Number(s.dataset.column)) === s.value; });
-        r.hidden = !ok;
-        if (ok) shown++;
+      tables.forEach(function (table, t) {
+        var here = 0;
+        Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
+          var text = r.textContent.toLowerCase();
+          var ok = words.every(function (w) { return text.indexOf(w) >= 0; }) &&
+            selects.every(function (s) { return !s.value || cellText(r, Number(s.dataset.column)) === s.value; });
+          r.hidden = !ok;
+          if (ok) here++;
+        });
+        if (sections.length) sections[t].forEach(function (e) { e.hidden = here === 0; });
+        shown += here;
       });
-      count.textContent = shown === body.rows.length ? "" : shown + " of " + body.rows.length + " rows";
+      if (slot && sections.length) hideEmptyHeadings(slot);
+      count.textContent = shown === rows.length ? "" : shown + " of " + rows.length + " rows";
     }
     input.addEventListener("input", apply);
     selects.forEach(function (s) { s.addEventListener("change", apply); });
-    var anchor = table.closest(".md-typeset__scrollwrap") || table;
+    if (slot) { slot.appendChild(bar); return; }
+    var anchor = tables[0].closest(".md-typeset__scrollwrap") || tables[0];
     anchor.parentNode.insertBefore(bar, anchor);
   }
 
-  function enhance(table) {
+  function enhance(table, shared) {
     if (table.dataset.kbDone || !table.tHead || !table.tBodies.length) return;
     table.dataset.kbDone = "1";
     var names = headers(table);
@@ -99,9 +146,14 @@
       table.setAttribute("data-kb-table", "matrix");   // a class would drop Material's table style
     }
     if (names[names.length - 1] === "Message") table.setAttribute("data-kb-table", "findings");
+    if (shared) {
+      if (table.tBodies[0].rows.length > 1) makeSortable(table, names);
+      shared.push(table);
+      return;
+    }
     if (table.tBodies[0].rows.length < 8) return;
     makeSortable(table, names);
-    makeFilter(table, names);
+    makeFilter([table], names, null);
   }
 
   // Option paths may break after their dots (never inside a word): a <wbr> after each dot.
@@ -121,9 +173,15 @@
 
   // Source pages: the line an option or test links to (#__codelineno-0-N) is highlighted,
   // its number and every piece of code up to the next line's anchor.
+  // The "View source" link of a source page follows the line (#L12 in a repository browser).
   function markLine() {
     document.querySelectorAll(".kb-line-target").forEach(function (e) { e.classList.remove("kb-line-target"); });
     var id = decodeURIComponent(location.hash.slice(1));
+    var line = /^__codelineno-\d+-(\d+)$/.exec(id);
+    document.querySelectorAll("a.kb-source[data-kb-view]").forEach(function (a) {
+      var file = a.getAttribute("href").split("#")[0];
+      a.setAttribute("href", line ? file + "#L" + line[1] : file);
+    });
     if (id.indexOf("__codelineno-") !== 0) return;
     var anchor = document.getElementById(id);
     if (!anchor) return;
@@ -142,7 +200,15 @@
   function render() {
     markLine();
     breakPaths();
-    document.querySelectorAll(".md-typeset table").forEach(enhance);
+    // A page of several tables that share their columns (a framework matrix, a status, many
+    // findings: every table after its .kb-matrix-filter) gets one filter for them all.
+    var slot = document.querySelector(".kb-matrix-filter:not([data-kb-done])");
+    var shared = slot ? [] : null;
+    document.querySelectorAll(".md-typeset table").forEach(function (t) { enhance(t, shared); });
+    if (slot && shared.length) {
+      slot.setAttribute("data-kb-done", "1");
+      makeFilter(shared, headers(shared[0]), slot);
+    }
   }
 
   if (window.document$ && window.document$.subscribe) window.document$.subscribe(render);

@@ -102,7 +102,7 @@ def test_tag_pages_show_each_payload_tag_as_text(built):
     assert index.handlers == [] and index.script_urls == []
     for payload in tagged:
         assert payload.text.strip().lstrip("#") in index.article, payload.id
-    for url in sorted((built.site / "kb" / "tags").glob("*.html")):
+    for url in sorted((built.site / "kb" / "tags").rglob("*.html")):
         page = read_page(built.site, url.relative_to(built.site).as_posix())
         assert page.handlers == [] and page.script_urls == [], url.name
         assert page.tags <= ALLOWED, (url.name, page.tags - ALLOWED)

@@ -26,11 +26,44 @@ def link(from_page: str, to_page: str, text: str, anchor: str | None = None) -> 
     return f"[{text}]({paths.relative(from_page, to_page, anchor)})"
 
 
-def source_link(from_page: str, file: str, line: int) -> str:
+def source_link(ctx: PageContext, from_page: str, file: str, line: int) -> str:
     """A link to a line of a flake file's source page."""
     return link(
-        from_page, paths.source_page(file), escape.text(f"{file}:{line}"), paths.source_anchor(line)
+        from_page,
+        ctx.layout.source_page(file),
+        escape.text(f"{file}:{line}"),
+        paths.source_anchor(line),
     )
+
+
+def repo_links(ctx: PageContext, project_path: str) -> str:
+    """ "View source" and, for a repository browser whose file URLs hold ``/blob/`` (GitHub,
+    GitLab, Gitea), "Edit" links to a file of the project at ``[tool.kbgen] repo-url``; an
+    empty string without one. HTML with escaped attributes: the base URL is the project's
+    configuration, the path is percent-encoded. On a flake source page reached at a line,
+    ``site-overrides/assets/tables.js`` points "View source" at that line (``#L12``)."""
+    from kbgen.site.reader import _repo_base  # late: the reader imports the page modules
+
+    base = _repo_base(ctx.vault.config.repo_url)
+    if base is None:
+        return ""
+    url = base + escape.destination(project_path)
+    links = [f'<a class="kb-source" data-kb-view href="{escape.attribute(url)}">View source</a>']
+    if "/blob/" in base:
+        edit = url.replace("/blob/", "/edit/", 1)
+        links.append(f'<a class="kb-source" href="{escape.attribute(edit)}">Edit</a>')
+    return '<p class="kb-source-links">' + " · ".join(links) + "</p>"
+
+
+#: The most entries (rows or list items) of a generated list under one heading: a search
+#: index keeps each section of a page as one entry, and Zensical refuses an entry of more
+#: than 16 KB of text on a large site.
+SECTION_ROWS = 40
+
+
+def parts(items: list, size: int = SECTION_ROWS) -> list[list]:
+    """``items`` cut into runs of at most ``size`` (one when they fit; never empty)."""
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def code(text: str) -> str:
@@ -94,7 +127,7 @@ def option_value(ctx: PageContext, path: str, page: str) -> str:
             definitions, key=lambda d: d.priority_value or _PRIORITIES.get(d.priority, 100)
         )
         shown = _literal(winner.value, winner.value_is_literal)
-        where = source_link(page, winner.pos.file, winner.pos.line)
+        where = source_link(ctx, page, winner.pos.file, winner.pos.line)
         more = f" (set in {len(definitions)} places)" if len(definitions) > 1 else ""
         return f"{shown} in {where}{more}" if shown else f"computed in {where}{more}"
     declared = flake.declared(path)

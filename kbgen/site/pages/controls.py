@@ -103,7 +103,7 @@ def _option_locations(ctx: PageContext, path: str, page: str) -> str:
     places += [(d.pos.file, d.pos.line, "set") for d in flake.defined(path) if d.test is None]
     shown = []
     for file, line, verb in sorted(set(places))[:3]:
-        shown.append(f"{verb} in {source_link(page, file, line)}")
+        shown.append(f"{verb} in {source_link(ctx, page, file, line)}")
     return ", ".join(shown)
 
 
@@ -127,7 +127,7 @@ def _verdicts(ctx: PageContext, control: Control, page: str) -> list[str]:
         test = tests[verdict.test]
         head = (
             f"- {link(page, paths.test_page(test.name), escape.text(test.name))} "
-            f"({test.assertions} checks, {source_link(page, test.pos.file, test.pos.line)})"
+            f"({test.assertions} checks, {source_link(ctx, page, test.pos.file, test.pos.line)})"
         )
         run = verdict.run
         if run is None:
@@ -158,7 +158,7 @@ def _assertion_lines(ctx: PageContext, control: Control, page: str, test, run) -
         result = results.get(subtest.name)
         outcome = f"{result_badge(result.result)} " if result is not None else ""
         tagged = "" if subtest.controls is None else " (tagged with this control)"
-        where = source_link(page, subtest.pos.file, subtest.pos.line)
+        where = source_link(ctx, page, subtest.pos.file, subtest.pos.line)
         lines.append(f"    - {outcome}{escape.text(subtest.name)}{tagged}, {where}")
     for assertion in results.values():
         if assertion.name in shown or (

@@ -8,7 +8,14 @@ from collections import defaultdict
 
 from kbgen.nix.upstream import NIXPKGS_BLOB, nixpkgs_file
 from kbgen.site import escape, paths
-from kbgen.site.pages.common import code, control_title, link, result_badge, source_link
+from kbgen.site.pages.common import (
+    code,
+    control_title,
+    link,
+    repo_links,
+    result_badge,
+    source_link,
+)
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.trace.controls import Control
 from kbgen.trace.status import latest_run
@@ -23,7 +30,7 @@ def option_pages(ctx: PageContext) -> dict[str, str]:
             cited[option.path].append(control)
     pages = {}
     for path in sorted(ctx.option_paths):
-        page = paths.option_page(path, trace.flake)
+        page = ctx.layout.option_page(path, trace.flake)
         pages[page] = _option_page(ctx, path, cited.get(path, []), page)
     return pages
 
@@ -50,7 +57,7 @@ def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str
         lines += [
             "| | |",
             "|---|---|",
-            f"| Declared | {source_link(page, d.pos.file, d.pos.line)} |",
+            f"| Declared | {source_link(ctx, page, d.pos.file, d.pos.line)} |",
             f"| Type | {_value_cell(d.type_text or '?', 'Type', blocks)} |",
             f"| Default | {_value_cell(default, 'Default', blocks)} |",
         ]
@@ -66,7 +73,7 @@ def _option_page(ctx: PageContext, path: str, controls: list[Control], page: str
             value = json.dumps(d.value) if d.value_is_literal else d.value_text
             where = f"{d.pos.file}:{d.pos.line}"
             lines.append(
-                f"| {source_link(page, d.pos.file, d.pos.line)} "
+                f"| {source_link(ctx, page, d.pos.file, d.pos.line)} "
                 f"| {_value_cell(value, f'Value set in {where}', blocks)} "
                 f"| {escape.text(d.priority or 'normal')} |"
             )
@@ -152,7 +159,7 @@ def test_pages(ctx: PageContext) -> dict[str, str]:
             frontmatter(f"Test {test.name}", f"Compliance test {test.name}."),
             f"# Test {code(test.name)}",
             "",
-            f"Defined in {source_link(page, test.pos.file, test.pos.line)}"
+            f"Defined in {source_link(ctx, page, test.pos.file, test.pos.line)}"
             f" · {test.assertions} assertions · nodes: "
             f"{', '.join(escape.text(n) for n in test.node_names) or '?'}",
             "",
@@ -214,16 +221,18 @@ def source_pages(ctx: PageContext) -> dict[str, str]:
     pages = {}
     root = ctx.vault.config.project_root
     for nix_file in ctx.trace.flake.files:
-        page = paths.source_page(nix_file.path)
+        page = ctx.layout.source_page(nix_file.path)
         try:
             text = (root / nix_file.path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        links = repo_links(ctx, nix_file.path)
         pages[page] = (
             frontmatter(
                 nix_file.path, f"Source of {nix_file.path}.", ["search:", "  exclude: true"]
             )
             + f"# {code(nix_file.path)}\n\n"
+            + (f"{links}\n\n" if links else "")
             + escape.fenced(text, 'nix linenums="1"')
         )
     return pages

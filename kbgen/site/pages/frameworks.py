@@ -7,13 +7,24 @@ the headline is the share of host and hybrid controls that are verified.
 from __future__ import annotations
 
 from kbgen.site import charts, escape, paths
-from kbgen.site.pages.common import badge, control_title, evidence_notice, link
+from kbgen.site.pages.common import badge, control_title, evidence_notice, link, parts
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.trace.exports import Coverage, coverage, matrix_rows
+from kbgen.trace.frameworks import family
 from kbgen.trace.status import MEANING, STATUSES
+
+#: The columns of a framework's matrix (each family's table has them).
+MATRIX_HEAD = (
+    "| Control | Title | Layer | Status | Options | Tests |",
+    "|---|---|---|---|---|---|",
+)
 
 
 def framework_pages(ctx: PageContext) -> dict[str, str]:
+    """A traceability matrix per framework, one section (heading and table) per family of
+    controls: the search index splits a page at its headings, and a family is what an
+    auditor reads at once. ``site-overrides/assets/tables.js`` gives the page one filter
+    over all its tables."""
     trace = ctx.trace
     pages: dict[str, str] = {}
     figures = {c.framework: c for c in coverage(trace)}
@@ -36,31 +47,48 @@ def framework_pages(ctx: PageContext) -> dict[str, str]:
             "",
             charts.status_bar(figure.by_status),
             "",
-            "| Control | Title | Layer | Status | Options | Tests |",
-            "|---|---|---|---|---|---|",
         ]
+        families: dict[tuple[str, str] | None, list[str]] = {}
         for row in matrix_rows(trace, prd.framework):
-            key = f"{row['framework']}/{row['control']}"
-            control_link = link(page, paths.control_page(key), escape.text(row["control"]))
-            options = ", ".join(ctx.option_link(page, o) for o in row["options"])
-            if row["missing_options"]:
-                options += " " + ", ".join(
-                    f'<span class="kb-broken">{escape.text(o)}</span>'
-                    for o in row["missing_options"]
-                )
-            tests = ", ".join(link(page, paths.test_page(t), escape.text(t)) for t in row["tests"])
-            title = (
-                control_title(ctx, by_key[key], page)
-                if key in by_key
-                else escape.text(row["title"])
-            )
-            lines.append(
-                f"| {control_link} | {title} | "
-                f"{escape.text(row['layer'])} | "
-                f"{badge(row['status'])} | {options} | {tests} |"
-            )
-        pages[page] = "\n".join(lines) + "\n"
+            group = family(row["framework"], row["control"])
+            families.setdefault(group, []).append(_matrix_row(ctx, page, row, by_key))
+        if len(families) > 1 or None not in families:
+            lines += ['<div class="kb-matrix-filter"></div>', ""]
+        for group in sorted(families, key=lambda g: g or ("", "")):
+            if group is not None:
+                folder = f"{paths.control_family_folder(prd.framework, group[0])}/index.md"
+                count = len(families[group])
+                lines += [
+                    f"## {escape.text(group[1])} {{ #family-{group[0]} }}",
+                    "",
+                    f"{count} controls · {link(page, folder, 'their pages')}",
+                    "",
+                ]
+            for number, part in enumerate(parts(families[group])):
+                if number:
+                    title = escape.text(group[1]) if group else "Controls"
+                    lines += [f"### {title} (continued)", ""]
+                lines += [*MATRIX_HEAD, *part, ""]
+        pages[page] = "\n".join(lines)
     return pages
+
+
+def _matrix_row(ctx: PageContext, page: str, row: dict, by_key: dict) -> str:
+    """One control's row of the matrix: id, title, layer, status, options and tests."""
+    key = f"{row['framework']}/{row['control']}"
+    control_link = link(page, paths.control_page(key), escape.text(row["control"]))
+    options = ", ".join(ctx.option_link(page, o) for o in row["options"])
+    if row["missing_options"]:
+        options += " " + ", ".join(
+            f'<span class="kb-broken">{escape.text(o)}</span>' for o in row["missing_options"]
+        )
+    tests = ", ".join(link(page, paths.test_page(t), escape.text(t)) for t in row["tests"])
+    control = by_key.get(key)
+    title = control_title(ctx, control, page) if control else escape.text(row["title"])
+    return (
+        f"| {control_link} | {title} | {escape.text(row['layer'])} | "
+        f"{badge(row['status'])} | {options} | {tests} |"
+    )
 
 
 def _headline(figure: Coverage) -> str:
@@ -121,7 +149,9 @@ def dashboard_page(ctx: PageContext) -> dict[str, str]:
 
 
 def status_pages(ctx: PageContext) -> dict[str, str]:
-    """One page per status listing its controls, grouped by framework."""
+    """One page per status listing its controls: a section per framework, and in it one per
+    family (cut every :data:`~kbgen.site.pages.common.SECTION_ROWS` rows), with one filter
+    over all the tables (``site-overrides/assets/tables.js``)."""
     trace = ctx.trace
     names = {p.framework: p.name for p in trace.controls.prds}
     pages = {}
@@ -138,17 +168,32 @@ def status_pages(ctx: PageContext) -> dict[str, str]:
             "",
         ]
         if controls:
-            lines += ["| Framework | Control | Title | Layer | Tests |", "|---|---|---|---|---|"]
-            for control in sorted(controls, key=lambda c: (c.framework, c.note, c.line)):
-                tests = trace.tests_by_control.get(control.key, ())
-                lines.append(
-                    f"| {escape.text(names.get(control.framework, control.framework))} | "
-                    f"{link(page, paths.control_page(control.key), escape.text(control.id))} | "
-                    f"{control_title(ctx, control, page)} | {escape.text(control.layer)} | "
-                    + ", ".join(
-                        link(page, paths.test_page(t.name), escape.text(t.name)) for t in tests
-                    )
-                    + " |"
-                )
-        pages[page] = "\n".join(lines) + "\n"
+            lines += ['<div class="kb-matrix-filter"></div>', ""]
+        groups: dict[str, dict[tuple[str, str] | None, list]] = {}
+        for control in sorted(controls, key=lambda c: (c.framework, c.note, c.line)):
+            framework = groups.setdefault(control.framework, {})
+            framework.setdefault(family(control.framework, control.id), []).append(control)
+        for framework in sorted(groups, key=lambda f: names.get(f, f).casefold()):
+            name = escape.text(names.get(framework, framework))
+            lines += [f"## {name}", ""]
+            for group in sorted(groups[framework], key=lambda g: g or ("", "")):
+                for number, part in enumerate(parts(groups[framework][group])):
+                    title = escape.text(group[1]) if group else name
+                    more = " (continued)" if number else ""
+                    if group or number:
+                        lines += [f"### {title}{more}", ""]
+                    lines += ["| Control | Title | Layer | Tests |", "|---|---|---|---|"]
+                    lines += [_status_row(ctx, page, control) for control in part]
+                    lines.append("")
+        pages[page] = "\n".join(lines)
     return pages
+
+
+def _status_row(ctx: PageContext, page: str, control) -> str:
+    tests = ctx.trace.tests_by_control.get(control.key, ())
+    return (
+        f"| {link(page, paths.control_page(control.key), escape.text(control.id))} | "
+        f"{control_title(ctx, control, page)} | {escape.text(control.layer)} | "
+        + ", ".join(link(page, paths.test_page(t.name), escape.text(t.name)) for t in tests)
+        + " |"
+    )

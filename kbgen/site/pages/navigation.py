@@ -8,7 +8,7 @@ import yaml
 
 from kbgen.rules.base import Finding
 from kbgen.site import escape, paths
-from kbgen.site.pages.common import badge, code, evidence_notice, link
+from kbgen.site.pages.common import SECTION_ROWS, badge, code, evidence_notice, link, parts
 from kbgen.site.pages.entries import entry_pages
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.trace.frameworks import family
@@ -25,14 +25,27 @@ def findings_page(ctx: PageContext, findings: list[Finding]) -> dict[str, str]:
         f"{len(findings)} findings from `kbgen check` when this site was built.",
         "",
     ]
-    if findings:
-        lines += ["| Where | Rule | Severity | Message |", "|---|---|---|---|"]
-        for f in findings:
-            lines.append(
+    # Many findings: a section per rule (and per SECTION_ROWS findings of a rule) under one
+    # filter, so that no section of the page is too long for a search index.
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        rule = f"{f.code} {f.name}" if len(findings) > SECTION_ROWS else ""
+        by_rule.setdefault(rule, []).append(f)
+    if by_rule and "" not in by_rule:
+        lines += ['<div class="kb-matrix-filter"></div>', ""]
+    for rule in sorted(by_rule):
+        for number, part in enumerate(parts(by_rule[rule])):
+            if rule:
+                more = " (continued)" if number else f" ({len(by_rule[rule])})"
+                lines += [f"## {escape.text(rule)}{more}", ""]
+            lines += ["| Where | Rule | Severity | Message |", "|---|---|---|---|"]
+            lines += [
                 f"| {escape.text(f'{f.path}:{f.line}:{f.column}')} | {f.code} "
                 f"{f.name} | {f.severity} | {escape.prose(f.message)} |"
-            )
-    return {page: "\n".join(lines) + "\n"}
+                for f in part
+            ]
+            lines.append("")
+    return {page: "\n".join(lines)}
 
 
 def graph_page(ctx: PageContext) -> dict[str, str]:
@@ -97,7 +110,7 @@ def graph_data(ctx: PageContext) -> dict:
                 name,
                 path,
                 "option",
-                paths.option_page(path, trace.flake) if path in with_page else None,
+                ctx.layout.option_page(path, trace.flake) if path in with_page else None,
             )
         elif kind == "test":
             add(name, name.split(":", 1)[1], "test", paths.test_page(name.split(":", 1)[1]))
@@ -164,33 +177,74 @@ def section_indexes(ctx: PageContext, generated: dict[str, str]) -> dict[str, st
         + "\n".join(f"- [{escape.text(p[len(prefix) : -3])}]({p[len(prefix) :]})" for p in entries)
         + "\n"
     )
-    pages.update(_source_indexes(generated))
+    pages.update(_source_indexes(ctx, generated))
     return pages
 
 
-def _source_indexes(generated: dict[str, str]) -> dict[str, str]:
+def _source_indexes(ctx: PageContext, generated: dict[str, str]) -> dict[str, str]:
     """A landing page for every folder of the flake's source pages (they mirror the
-    flake's own folders), listing its files and sub-folders."""
+    flake's own folders, :class:`kbgen.site.paths.Layout` gathers a crowded folder's files
+    into ranges), listing its files and sub-folders."""
     root = f"{paths.GENERATED}/source"
-    folders: dict[str, set[str]] = {root: set()}
-    for page in generated:
-        if page.startswith(f"{root}/") and not page.endswith("/index.md"):
-            parent, _, name = page.rpartition("/")
-            folders.setdefault(parent, set()).add(name)
-            while parent != root:
-                parent, _, name = parent.rpartition("/")
-                folders.setdefault(parent, set()).add(name + "/")
+    leaves = {
+        page: escape.text(page.rpartition("/")[2][:-3])
+        for page in generated
+        if page.startswith(f"{root}/") and not page.endswith("/index.md")
+    }
+    titles = {
+        folder: ctx.layout.titles.get(folder) or folder[len(root) + 1 :]
+        for folder in {f for page in leaves for f in _ancestors(page, root)}
+    }
+    head = ("Flake sources", "Every file of the flake, with numbered lines.")
+    return tree_indexes(root, leaves, titles, head, "files")
+
+
+def _ancestors(page: str, root: str) -> list[str]:
+    """The folders between ``root`` (excluded) and ``page``."""
+    found, folder = [], page.rpartition("/")[0]
+    while folder.startswith(root + "/"):
+        found.append(folder)
+        folder = folder.rpartition("/")[0]
+    return found
+
+
+def tree_indexes(
+    root: str,
+    leaves: dict[str, str],
+    titles: dict[str, str],
+    head: tuple[str, str],
+    noun: str,
+) -> dict[str, str]:
+    """A landing page for ``root`` and every folder below it that holds some of ``leaves``
+    (page -> its link text, escaped): its sub-folders, titled from ``titles`` with the
+    number of pages below each, then its own pages. ``head`` is the root's title and
+    introduction."""
+    children: dict[str, set[str]] = {root: set()}
+    below: dict[str, int] = {}
+    for page in leaves:
+        children.setdefault(page.rpartition("/")[0], set()).add(page)
+        for folder in _ancestors(page, root):
+            below[folder] = below.get(folder, 0) + 1
+            children.setdefault(folder.rpartition("/")[0], set()).add(folder + "/")
     pages = {}
-    for folder, names in folders.items():
-        title = "Flake sources" if folder == root else folder[len(root) + 1 :]
+    for folder, entries in children.items():
+        index = f"{folder}/index.md"
+        title = head[0] if folder == root else titles.get(folder) or folder.rpartition("/")[2]
         lines = [
-            f"- [{escape.text(n)}]({escape.destination(n + 'index.md')})"
-            if n.endswith("/")
-            else f"- [{escape.text(n[:-3])}]({escape.destination(n)})"
-            for n in sorted(names, key=lambda n: (not n.endswith("/"), n))
+            f"- {link(index, f'{e[:-1]}/index.md', escape.text(titles.get(e[:-1]) or e[:-1]))}"
+            f": {below[e[:-1]]} {noun}"
+            for e in sorted(e for e in entries if e.endswith("/"))
         ]
-        pages[f"{folder}/index.md"] = (
-            frontmatter(title) + f"# {escape.text(title)}\n\n" + "\n".join(lines) + "\n"
+        lines += [
+            f"- {link(index, e, leaves[e])}"
+            for e in sorted((e for e in entries if not e.endswith("/")), key=leaves.get)
+        ]
+        intro = f"{head[1]}\n\n" if folder == root else ""
+        pages[index] = (
+            frontmatter(title, f"{head[0]}: {title}" if folder != root else head[1])
+            + f"# {escape.text(title)}\n\n{intro}"
+            + "\n".join(lines)
+            + "\n"
         )
     return pages
 
@@ -235,35 +289,17 @@ def _control_indexes(ctx: PageContext, framework: str, name: str) -> dict[str, s
 
 
 def _option_indexes(ctx: PageContext, generated: dict[str, str]) -> dict[str, str]:
-    """The landing page of the options and one per group (the module that declares or
-    sets them, :func:`kbgen.site.paths.option_group`)."""
-    flake = ctx.trace.flake
-    folder = f"{paths.GENERATED}/options"
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for page, text in generated.items():
-        if page.startswith(f"{folder}/") and not page.endswith("/index.md"):
-            option = _option_of(text)
-            groups.setdefault(paths.option_group(option, flake), []).append((option, page))
-    index = f"{folder}/index.md"
-    lines = [
-        f"- {link(index, f'{folder}/{group}/index.md', escape.text(title))}: {len(options)} options"
-        for (group, title), options in sorted(groups.items())
-    ]
-    pages = {
-        index: frontmatter("Nix options") + "# Nix options\n\nGrouped by the flake "
-        "module that declares or sets them.\n\n" + "\n".join(lines) + "\n"
+    """The landing page of the options and one per folder below it: the module that
+    declares or sets them (:func:`kbgen.site.paths.option_group`), and the ranges and
+    namespaces :class:`kbgen.site.paths.Layout` adds on a large flake."""
+    root = f"{paths.GENERATED}/options"
+    leaves = {
+        page: code(_option_of(text))
+        for page, text in generated.items()
+        if page.startswith(f"{root}/") and not page.endswith("/index.md")
     }
-    for (group, title), options in groups.items():
-        group_index = f"{folder}/{group}/index.md"
-        pages[group_index] = (
-            frontmatter(title, f"Nix options: {title}")
-            + f"# {escape.text(title)}\n\n"
-            + "\n".join(
-                f"- {link(group_index, page, code(option))}" for option, page in sorted(options)
-            )
-            + "\n"
-        )
-    return pages
+    head = ("Nix options", "Grouped by the flake module that declares or sets them.")
+    return tree_indexes(root, leaves, dict(ctx.layout.titles), head, "options")
 
 
 def _option_of(page_text: str) -> str:

@@ -31,7 +31,7 @@ def settings_page(ctx: PageContext) -> dict[str, str]:
             f"**Value** {code(json.dumps(setting.value))} · **canonical option** "
             + link(
                 page,
-                paths.option_page(setting.canonical_path, ctx.trace.flake),
+                ctx.layout.option_page(setting.canonical_path, ctx.trace.flake),
                 code(setting.canonical_path),
             ),
             "",

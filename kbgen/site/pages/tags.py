@@ -1,5 +1,7 @@
-"""Tag pages: ``kb/tags/<tag>.md`` lists the notes that carry a tag (frontmatter ``tags``
-or an inline ``#tag``), ``kb/tags/index.md`` lists the tags."""
+"""Tag pages: ``kb/tags/<letter>/<tag>.md`` lists the notes that carry a tag (frontmatter
+``tags`` or an inline ``#tag``); ``kb/tags/index.md`` lists every tag by letter, and each
+letter's folder has a landing page, so that no navigation section holds more than a
+letter's tags (a nested tag ``area/topic`` files under its root's letter)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections import defaultdict
 
 from kbgen.names import unique_slug
 from kbgen.site import escape, paths
-from kbgen.site.pages.common import link
+from kbgen.site.pages.common import SECTION_ROWS, link, parts
 from kbgen.site.render import PageContext, frontmatter
 from kbgen.vault.records import Note
 
@@ -39,8 +41,14 @@ def slug_of(tag: str) -> str:
     return f"{name}-tag" if name == "index" else name
 
 
+def tag_letter(tag: str) -> str:
+    """The folder of a tag's page: the first letter of its file name, ``0-9`` for a digit."""
+    first = slug_of(tag)[0]
+    return "0-9" if first.isdigit() else first
+
+
 def tag_page(tag: str) -> str:
-    return f"{TAGS_DIR}/{slug_of(tag)}.md"
+    return f"{TAGS_DIR}/{tag_letter(tag)}/{slug_of(tag)}.md"
 
 
 def tag_pages(ctx: PageContext) -> dict[str, str]:
@@ -53,26 +61,76 @@ def tag_pages(ctx: PageContext) -> dict[str, str]:
             by_tag[key].append(path)
     if not by_tag:
         return {}
-    pages = {}
-    for page, notes in by_tag.items():
-        tag = names[page]
-        lines = [
-            frontmatter(f"Tag: {tag}", f"Notes tagged {tag}."),
-            f"# Tag {escape.code(tag)}",
-            "",
-            f"{len(notes)} notes · {link(page, f'{TAGS_DIR}/index.md', 'all tags')}",
-            "",
-        ]
-        for path in sorted(notes, key=lambda p: ctx.vault.notes[p].title.casefold()):
-            note = ctx.vault.notes[path]
-            line = f"- {link(page, ctx.page_of_note(path), escape.text(note.title))}"
-            if note.description:
-                line += f" — {escape.text(note.description)}"
-            lines.append(line)
-        pages[page] = "\n".join(lines) + "\n"
-    index = f"{TAGS_DIR}/index.md"
-    lines = [frontmatter("Tags", "Every tag the notes carry."), "# Tags", ""]
-    for page in sorted(by_tag, key=lambda p: names[p].casefold()):
-        lines.append(f"- {link(index, page, escape.text(names[page]))} ({len(by_tag[page])})")
-    pages[index] = "\n".join(lines) + "\n"
+    pages = {page: _tag_page(ctx, page, names[page], notes) for page, notes in by_tag.items()}
+    pages.update(_tag_indexes(by_tag, names))
     return pages
+
+
+def _tag_page(ctx: PageContext, page: str, tag: str, notes: list[str]) -> str:
+    """The notes that carry a tag; a long list in a section per folder of the vault (and
+    per :data:`~kbgen.site.pages.common.SECTION_ROWS` notes of a folder)."""
+    lines = [
+        frontmatter(f"Tag: {tag}", f"Notes tagged {tag}."),
+        f"# Tag {escape.code(tag)}",
+        "",
+        f"{len(notes)} notes · {link(page, f'{TAGS_DIR}/index.md', 'all tags')}",
+        "",
+    ]
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(notes, key=lambda p: ctx.vault.notes[p].title.casefold()):
+        folder = (path.rpartition("/")[0] or "top level") if len(notes) > SECTION_ROWS else ""
+        by_folder[folder].append(path)
+    for folder in sorted(by_folder):
+        for number, part in enumerate(parts(by_folder[folder])):
+            if folder:
+                more = " (continued)" if number else ""
+                lines += [f"## {escape.text(folder)}{more}", ""]
+            for path in part:
+                note = ctx.vault.notes[path]
+                line = f"- {link(page, ctx.page_of_note(path), escape.text(note.title))}"
+                if note.description:
+                    line += f" — {escape.text(note.description)}"
+                lines.append(line)
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _tag_indexes(by_tag: dict[str, list[str]], names: dict[str, str]) -> dict[str, str]:
+    """The list of every tag, by letter, and each letter's landing page."""
+    index = f"{TAGS_DIR}/index.md"
+    letters: dict[str, list[str]] = defaultdict(list)
+    for page in sorted(by_tag, key=lambda p: names[p].casefold()):
+        letters[page.split("/")[-2]].append(page)
+    lines = [
+        frontmatter("Tags", "Every tag the notes carry."),
+        "# Tags",
+        "",
+        f"{len(by_tag)} tags, by the first letter of their name.",
+        "",
+    ]
+    pages = {}
+    for letter in sorted(letters):
+        heading = f"Tags: {letter.upper()}"
+        folder = f"{TAGS_DIR}/{letter}/index.md"
+        entries = letters[letter]
+        lines += [f"## {link(index, folder, escape.text(letter.upper()))}", ""]
+        lines += [_tag_entry(index, page, names, by_tag) for page in entries] + [""]
+        pages[folder] = (
+            "\n".join(
+                [
+                    frontmatter(heading, f"Tags starting with {letter.upper()}."),
+                    f"# {escape.text(heading)}",
+                    "",
+                    f"{len(entries)} tags · {link(folder, index, 'all tags')}",
+                    "",
+                    *(_tag_entry(folder, page, names, by_tag) for page in entries),
+                ]
+            )
+            + "\n"
+        )
+    pages[index] = "\n".join(lines)
+    return pages
+
+
+def _tag_entry(index: str, page: str, names: dict[str, str], by_tag: dict[str, list[str]]) -> str:
+    return f"- {link(index, page, escape.text(names[page]))} ({len(by_tag[page])})"
