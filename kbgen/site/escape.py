@@ -126,3 +126,12 @@ def anchor_id(value: str) -> str:
     """An HTML id and URL fragment from arbitrary text (:func:`kbgen.names.slug`: the same
     in an attribute, a fragment and a selector)."""
     return slug(value)
+
+
+def repo_base(url: str) -> str | None:
+    """``[tool.kbgen] repo-url`` as a base for file links: only http(s) URLs without
+    spaces, quotes or angle brackets (anything else gives no links at all)."""
+    url = url.strip()
+    if not re.match(r"https?://[^\s\"'<>]+$", url):
+        return None
+    return url if url.endswith("/") else url + "/"

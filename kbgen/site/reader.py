@@ -59,7 +59,7 @@ def annotate(ctx: PageContext, texts: dict[str, str]) -> None:
     enhancements = {
         paths.control_page(c.key) for c in ctx.trace.controls.controls if _ENHANCEMENT.search(c.id)
     }
-    repo = _repo_base(config.repo_url)
+    repo = escape.repo_base(config.repo_url)
     note_of_page = {ctx.page_of_note(path): path for path in ctx.vault.notes}
     for page, text in texts.items():
         meta: list[str] = []
@@ -107,14 +107,6 @@ def with_meta(text: str, lines: list[str]) -> str:
         if end >= 0:
             return text[:end] + "\n" + "\n".join(lines) + text[end:]
     return "---\n" + "\n".join(lines) + "\n---\n\n" + text
-
-
-def _repo_base(url: str) -> str | None:
-    """``[tool.kbgen] repo-url`` as a base for file links: only http(s) URLs."""
-    url = url.strip()
-    if not re.match(r"https?://[^\s\"'<>]+$", url):
-        return None
-    return url if url.endswith("/") else url + "/"
 
 
 def exports(ctx: PageContext) -> dict[str, bytes]:

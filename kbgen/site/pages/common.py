@@ -42,9 +42,7 @@ def repo_links(ctx: PageContext, project_path: str) -> str:
     empty string without one. HTML with escaped attributes: the base URL is the project's
     configuration, the path is percent-encoded. On a flake source page reached at a line,
     ``site-overrides/assets/tables.js`` points "View source" at that line (``#L12``)."""
-    from kbgen.site.reader import _repo_base  # late: the reader imports the page modules
-
-    base = _repo_base(ctx.vault.config.repo_url)
+    base = escape.repo_base(ctx.vault.config.repo_url)
     if base is None:
         return ""
     url = base + escape.destination(project_path)
