@@ -5,23 +5,10 @@
  * word into a prefix, so "AC-2" also matches "21" in AC-21, a rarer word than "2", and
  * AC-21 came first. Ids are known exactly (kb/graph-data.js, window.KB_GRAPH), so the page
  * of an exact id is pinned above lunr's results instead of hoping a boost outweighs it.
- * Nothing leaves the page; titles are inserted as text, never as HTML. */
+ * Links come from graph.js (window.KB_PAGE_URL), which loads first. Nothing leaves the
+ * page; titles are inserted as text, never as HTML. */
 (function () {
   "use strict";
-
-  function base() {
-    var b = window.KB_BASE || ".";
-    return b.endsWith("/") ? b : b + "/";
-  }
-
-  function url(page) {
-    if (window.KB_DIRECTORY_URLS) {
-      if (page === "index.md") return "";
-      if (page.endsWith("/index.md")) return page.slice(0, -8);
-      return page.slice(0, -3) + "/";
-    }
-    return page.slice(0, -3) + ".html";
-  }
 
   function key(text) {
     return text.trim().toLowerCase().replace(/\s+/g, " ");
@@ -55,7 +42,7 @@
     item.className = "md-search-result__item kb-exact";
     var link = document.createElement("a");
     link.className = "md-search-result__link";
-    link.href = base() + url(hit.page);
+    link.href = window.KB_PAGE_URL(hit.page);
     link.tabIndex = -1;
     var article = document.createElement("article");
     article.className = "md-search-result__article md-typeset";
@@ -76,7 +63,7 @@
   function start() {
     var input = document.querySelector(".md-search__input");
     var list = document.querySelector(".md-search-result__list");
-    if (!input || !list) return;
+    if (!input || !list || !window.KB_PAGE_URL) return;
     // Material re-renders the list as results arrive: pin again after each change (with
     // the observer off, so that pinning does not wake it again).
     var observer = new MutationObserver(update);

@@ -18,6 +18,8 @@
     }
     return page.slice(0, -3) + ".html";
   }
+  // The one place that turns a page of the compiled tree into a link (exact.js uses it).
+  window.KB_PAGE_URL = function (page) { return base() + url(page); };
 
   var KINDS = { note: "Notes", framework: "Frameworks (controls gathered)", control: "Controls",
                 option: "Nix options", test: "Tests", risk: "Residual risks" };
