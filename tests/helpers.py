@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,20 @@ CHROMIUM_FLAGS = [
     "--disable-default-apps",
     "--disable-extensions",
 ]
+
+
+#: A build in a child process: no parse cache, a fixed date (pages repeat byte for byte).
+BUILD_ENV = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
+
+
+def kbgen_build(root: Path, *args: str) -> None:
+    """``kbgen build ARGS`` in ``root``, in a child process; fails the test on a failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kbgen", "build", *args],
+        cwd=root,
+        env=BUILD_ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

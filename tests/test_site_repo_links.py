@@ -9,19 +9,15 @@ import functools
 import html
 import http.server
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, need, note
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, kbgen_build, need, note
 from tests.site_project import REPO, make_site_project
 
-ENV = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
 #: A base URL with a character HTML must escape.
 BASE = "https://git.example.com/org/k&b/blob/main"
 ODD_NOTE = "wiki/ops/notes & drafts.md"
@@ -43,18 +39,6 @@ def project(root: Path, repo_url: str | None) -> Path:
     return root
 
 
-def build(root: Path, *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "kbgen", "build", *args],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-
 def source_links(page: Path) -> list[tuple[str, str]]:
     """(text, href as the browser reads it) of every ``a.kb-source`` of a built page."""
     found = re.findall(
@@ -67,7 +51,7 @@ def source_links(page: Path) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     root = project(tmp_path_factory.mktemp("repo") / "project", BASE)
-    build(root)
+    kbgen_build(root)
     return root / "site"
 
 
@@ -137,7 +121,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 @pytest.mark.parametrize("repo_url", [None, "javascript:alert(1)//", 'https://x.example/"><b>'])
 def test_no_links_without_a_usable_repo_url(tmp_path, repo_url):
     root = project(tmp_path / "project", repo_url)
-    build(root, "--markdown-only")
+    kbgen_build(root, "--markdown-only")
     tree = root / "build/docs"
     source = (tree / "kb/source/flake/modules/ssh/default.nix.md").read_text(encoding="utf-8")
     assert "kb-source" not in source
@@ -148,7 +132,7 @@ def test_links_are_in_the_compiled_markdown_for_any_renderer(tmp_path):
     """The source page's links are part of its body (Zensical renders them too), the
     note's are metadata the theme shows."""
     root = project(tmp_path / "project", BASE + "/")
-    build(root, "--markdown-only")
+    kbgen_build(root, "--markdown-only")
     tree = root / "build/docs"
     source = (tree / "kb/source/flake/modules/ssh/extra rules.nix.md").read_text(encoding="utf-8")
     assert (

@@ -6,10 +6,7 @@ tags), and every section has a landing page that names it."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +14,8 @@ import pytest
 from kbgen.site import paths
 from kbgen.site.build import navigation
 from kbgen.site.pages.tags import tag_page
+from tests.helpers import kbgen_build
 from tests.site_project import REPO
-
-ENV = {**os.environ, "KBGEN_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"}
 
 
 def sections(tree: Path) -> dict[str, int]:
@@ -49,15 +45,7 @@ def assert_small_sections(tree: Path) -> None:
 
 
 def compile_tree(root: Path) -> Path:
-    result = subprocess.run(
-        [sys.executable, "-m", "kbgen", "build", "--markdown-only"],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    kbgen_build(root, "--markdown-only")
     return root / "build" / "docs"
 
 
