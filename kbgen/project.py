@@ -24,6 +24,7 @@ from kbgen.trace.model import TraceModel, control_targets, risk_targets
 from kbgen.trace.registers import extract_risks, read_settings
 from kbgen.vault.compile import link_vault, load_notes
 from kbgen.vault.model import Vault
+from kbgen.vault.sources import configured_outside
 
 
 def open_config(
@@ -68,20 +69,10 @@ def open_config(
 
 def source_roots(config: Config) -> list[Path]:
     """Every folder or file the content and the flake are read from (what a server
-    watches): the vaults, the flake, and what lives outside the vaults."""
+    watches): the vaults, the flake, and what the configuration names outside the vaults."""
     root = config.project_root
     found = [config.vault_root, *(root / v for v in config.more_vaults), config.flake_root]
-    outside = [*config.prd, config.policies_dir, config.residual_risks, config.resolved_settings]
-    for path in outside:
-        fixed = path.split("*", 1)[0].rsplit("/", 1)[0] if "*" in path else path
-        candidate = root / fixed
-        if (
-            fixed
-            and candidate.exists()
-            and not candidate.resolve().is_relative_to(config.vault_root)
-        ):
-            found.append(candidate)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys([*found, *configured_outside(config)]))
 
 
 @dataclass

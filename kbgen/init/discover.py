@@ -48,7 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbgen.config import Config
+from kbgen.errors import KbgenError
 from kbgen.init.walk import Found, Tree, below, parse_markdown, read_file, shown, walk
+from kbgen.nix.flake import index_flake
+from kbgen.nix.modules import MODULE_NAMESPACES
 from kbgen.trace.controls import _column_map, _framework_in_name, _plain
 from kbgen.trace.frameworks import FRAMEWORKS
 from kbgen.trace.registers import RISK_ID
@@ -413,51 +416,15 @@ def _flake(root: Path, tree: Tree) -> tuple[Found | None, Found | None]:
     return flake, module
 
 
-#: Top-level names of NixOS's own options: a flake that declares options below them
-#: extends NixOS; it does not make them its namespace.
-_NIXOS_NAMESPACES = frozenset(
-    {
-        "assertions",
-        "boot",
-        "console",
-        "containers",
-        "documentation",
-        "environment",
-        "fileSystems",
-        "fonts",
-        "hardware",
-        "i18n",
-        "lib",
-        "location",
-        "meta",
-        "networking",
-        "nix",
-        "nixpkgs",
-        "power",
-        "powerManagement",
-        "programs",
-        "security",
-        "services",
-        "sound",
-        "swapDevices",
-        "system",
-        "systemd",
-        "time",
-        "users",
-        "virtualisation",
-        "warnings",
-        "xdg",
-        "zramSwap",
-    }
-)
+#: Top-level names of NixOS's own options (and of modules the flake imports, such as
+#: sops-nix): a flake that declares options below them extends NixOS; it does not make
+#: them its namespace. ``compliance`` is kbgen's own namespace, not NixOS's.
+_NIXOS_NAMESPACES = MODULE_NAMESPACES - {"compliance"}
 
 
 def _option_prefixes(root: Path, flake: str) -> Found | None:
     """The namespaces of the options the flake declares (``site.``), for TR208 to check the
     option paths notes name; None when they are kbgen's default (``compliance.``)."""
-    from kbgen.errors import KbgenError
-    from kbgen.nix.flake import index_flake
-
     try:
         index = index_flake(root / flake, root)
     except KbgenError:
@@ -466,7 +433,7 @@ def _option_prefixes(root: Path, flake: str) -> Found | None:
         {d.path.split(".", 1)[0] for d in index.declarations if "." in d.path} - _NIXOS_NAMESPACES
     )
     prefixes = tuple(f"{head}." for head in heads)
-    if not prefixes or prefixes == Config().option_prefixes:
+    if not prefixes or prefixes == _DEFAULTS.option_prefixes:
         return None
     return Found(", ".join(prefixes), "namespaces of the options the flake declares")
 

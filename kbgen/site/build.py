@@ -194,10 +194,9 @@ def _with_banner(text: str, page: str, findings: list[Finding]) -> str:
         "are fixed, what it shows may not be true: statuses, options and tests can be "
         f"missing or wrong. See [the findings]({findings_page}).\n\n"
     )
-    if text.startswith("---\n"):
-        end = text.find("\n---\n", 3)
-        if end >= 0:
-            return text[: end + 5] + "\n" + banner + text[end + 5 :].lstrip("\n")
+    head, body = reader.split_frontmatter(text)
+    if head:
+        return head + "\n" + banner + body.lstrip("\n")
     return banner + text
 
 

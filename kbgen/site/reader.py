@@ -100,12 +100,21 @@ def _note_meta(
     return meta
 
 
-def with_meta(text: str, lines: list[str]) -> str:
-    """``text`` with ``lines`` added at the end of its frontmatter (or a new one)."""
+def split_frontmatter(text: str) -> tuple[str, str]:
+    """A compiled page's frontmatter block (up to and with its closing ``---`` line; empty
+    when it has none) and the rest."""
     if text.startswith("---\n"):
         end = text.find("\n---\n", 3)
         if end >= 0:
-            return text[:end] + "\n" + "\n".join(lines) + text[end:]
+            return text[: end + 5], text[end + 5 :]
+    return "", text
+
+
+def with_meta(text: str, lines: list[str]) -> str:
+    """``text`` with ``lines`` added at the end of its frontmatter (or a new one)."""
+    head, body = split_frontmatter(text)
+    if head:
+        return head[:-4] + "\n".join(lines) + "\n---\n" + body
     return "---\n" + "\n".join(lines) + "\n---\n\n" + text
 
 

@@ -125,6 +125,26 @@ def discover_sources(config: Config) -> tuple[VaultFiles, Sources]:
     )
 
 
+def configured_outside(config: Config) -> list[Path]:
+    """The folders and files below the project root that the configuration names outside
+    the vaults (the fixed folder of each ``prd`` glob, the policies folder, the registers);
+    what :func:`discover_sources` searches there, for a server to watch."""
+    project = config.project_root.resolve()
+    vaults = [config.vault_root, *((project / v).resolve() for v in config.more_vaults)]
+    named = [] if _is_default(config, "prd") else [_glob_base(glob) for glob in config.prd]
+    named += [
+        getattr(config, name)
+        for name in ("policies_dir", "residual_risks", "resolved_settings")
+        if not _is_default(config, name)
+    ]
+    found = []
+    for rel in dict.fromkeys(named):
+        path = project / rel
+        if rel and path.exists() and not any(path.resolve().is_relative_to(v) for v in vaults):
+            found.append(path)
+    return found
+
+
 def _claim(path: str, into: set[str], external: set[str], what: str, config: Config) -> None:
     """Add an outside file's content path, which must not be a path of the first vault."""
     if path in into and path not in external:
