@@ -218,12 +218,13 @@ def test_chromium_runs_no_payload_on_any_page(built, served):
     # differently (an <img onerror> or <svg onload> fires while the page loads), a script
     # that builds markup from page data (graph labels, search), a request to another host.
     urls = site_pages(built.site)
-    dialogs, requests, live, results = asyncio.run(_visit_every_page(served, urls))
+    dialogs, requests, live, results, pinned = asyncio.run(_visit_every_page(served, urls))
     assert len(urls) > 100
     assert dialogs == []
     assert live == []
     # The search ran and listed payload titles (rendered by the theme's own code).
     assert results >= 5
+    assert pinned >= 20  # exact-id results carrying payload titles were shown and probed
     hosts = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme in ("http", "https")}
     assert hosts == {"127.0.0.1"}, hosts
     other = {urlsplit(u).scheme for u in requests} - {"http", "data", "blob"}
@@ -231,9 +232,10 @@ def test_chromium_runs_no_payload_on_any_page(built, served):
 
 
 async def _visit_every_page(served: str, urls: list[str], tabs: int = 4):
-    """Search the site for the payloads once, then load every page (in a few tabs at
-    once) and probe it; returns the dialogs that fired, every URL requested, what the
-    probes found and how many search results showed."""
+    """Search the site for the payloads once (and for the payload controls' exact ids),
+    then load every page (in a few tabs at once) and probe it; returns the dialogs that
+    fired, every URL requested, what the probes found, how many search results showed and
+    how many exact-id results were pinned."""
     from playwright.async_api import async_playwright
 
     dialogs, requests, live = [], [], []
@@ -267,6 +269,16 @@ async def _visit_every_page(served: str, urls: list[str], tabs: int = 4):
             probe = await page.evaluate(_PROBE)
             live.extend(("search", *h) for h in probe["handlers"])
             live.extend(("search", u) for u in probe["urls"])
+            # An exact control id pins its page, with the payload title, above the results
+            # (site-overrides/assets/exact.js builds that item from the graph data).
+            pinned = 0
+            for number in range(1, 31):  # every payload control (SI-1 to SI-n)
+                await page.fill(".md-search__input", f"SI-{number}")
+                await page.wait_for_timeout(150)
+                pinned += await page.locator(".kb-exact").count()
+                probe = await page.evaluate(_PROBE)
+                live.extend(("search SI", *h) for h in probe["handlers"])
+                live.extend(("search SI", u) for u in probe["urls"])
             await page.close()
             # Every page loads the search index in a worker: not needed from here on, and
             # half the time of a page load.
@@ -288,4 +300,4 @@ async def _visit_every_page(served: str, urls: list[str], tabs: int = 4):
             await context.close()
         finally:
             await browser.close()
-    return dialogs, requests, live, results
+    return dialogs, requests, live, results, pinned
